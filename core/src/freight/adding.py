@@ -1,0 +1,175 @@
+"""`add`: hash targets, store their objects, relink the workspace, write `.dvc` files.
+
+Every target is validated before anything is written (spec §8.1 refusals, plus names Git
+cannot ignore). Objects go to the cache before the `.dir` that lists them, and both before
+the metafile that names them, so an interrupted add never leaves a metafile pointing at
+objects that are not stored.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import metafiles, scm
+from .callbacks import Callback
+from .collect import repo_relpath
+from .errors import PathError
+from .ignore import root_rules
+from .links import Linker
+from .model import Output
+from .odb import Cache
+from .results import AddResult, ArtifactRef
+from .state import State
+from .workspace import FileInfo, build_tree, hash_files, walk
+
+
+@dataclass(frozen=True)
+class Target:
+    """A validated add target: the output path and the output already recorded for it."""
+
+    path: str
+    existing: Output | None
+    metafile: str
+
+
+@dataclass
+class Adder:
+    root: Path
+    cache: Cache
+    state: State
+    link_types: tuple[str, ...]
+    scm_root: Path | None
+    jobs: int = 4
+
+    def add(self, targets: Sequence[str], outputs: list[Output], callback: Callback) -> AddResult:
+        checked = [self.check(t, outputs) for t in targets]
+        self._check_git(checked)
+        written: list[str] = []
+        refs, hashed, cached = [], 0, 0
+        for target in checked:
+            out, n_hashed, n_cached = self._add_one(target, callback)
+            hashed += n_hashed
+            cached += n_cached
+            refs.append(ArtifactRef.of(out))
+            if out != target.existing:
+                rel = posixpath.relpath(out.path, posixpath.dirname(target.metafile) or ".")
+                metafiles.write_dvcfile(self.root / target.metafile,
+                                        metafiles.entry_for(out, rel))
+                written.append(target.metafile)
+            if self.scm_root is not None:
+                changed = scm.add_ignore(self.root / out.path)
+                if changed is not None:
+                    written.append(changed.relative_to(self.root).as_posix())
+        return AddResult(tuple(refs), tuple(dict.fromkeys(written)), hashed, cached)
+
+    def check(self, target: str, outputs: list[Output]) -> Target:
+        """Validate one target; raises PathError with DVC's wording where DVC refuses."""
+        rel = repo_relpath(self.root, target)
+        path = self.root / rel
+        if not rel or not os.path.lexists(path):
+            raise PathError(f"'{target}' does not exist")
+        if _under_symlink(self.root, rel) or (path.is_symlink() and path.is_dir()):
+            raise PathError(f"'{target}': Cannot add files inside symlinked directories to DVC.")
+        for out in outputs:
+            inside = out.is_dir and rel.startswith(out.path + "/")
+            if out.path == rel or inside:
+                if out.stage is not None:
+                    raise PathError(
+                        f"output '{out.path}' is already specified in stage: '{out.stage}'"
+                    )
+                return Target(out.path, out, out.metafile)
+            if out.path.startswith(rel + "/"):
+                raise PathError(f"'{target}' contains the tracked output '{out.path}'")
+        scm.check_name(path.name)
+        return Target(rel, None, metafiles.metafile_for(rel))
+
+    def _check_git(self, targets: list[Target]) -> None:
+        if self.scm_root is None:
+            return
+        tracked = scm.tracked_by_git(self.scm_root, [self.root / t.path for t in targets])
+        if tracked:
+            raise PathError(
+                f"output '{tracked[0]}' is already tracked by SCM (e.g. Git).\n"
+                "    You can remove it from Git, then add to DVC.\n"
+                "        To stop tracking from Git:\n"
+                f"            git rm -r --cached '{tracked[0]}'\n"
+                "            git commit -m \"stop tracking {tracked[0]}\""
+            )
+
+    def _add_one(self, target: Target, callback: Callback) -> tuple[Output, int, int]:
+        path = self.root / target.path
+        is_dir = path.is_dir()
+        if is_dir:
+            files = walk(self.root, target.path, root_rules(self.root, target.path))
+        else:
+            files = [FileInfo(path.name, str(path), path.stat())]
+        callback.set_size(len(files))
+        existing = target.existing
+        if existing is not None and existing.legacy:
+            legacy = self._hash(files, is_dir, True)
+            if legacy[0] == existing.oid:  # unchanged legacy data stays legacy (E45)
+                callback.relative_update(len(files))
+                return existing, 0, 0
+        before = sum(1 for f in files if self.state.get(f.path, f.st) is None)
+        oid, hashes = self._hash(files, is_dir, False)
+        out = Output(
+            path=target.path,
+            metafile=target.metafile,
+            oid=oid,
+            size=sum(f.st.st_size for f in files),
+            nfiles=len(files) if is_dir else None,
+            isexec=not is_dir and os.access(path, os.X_OK),
+            legacy=False,
+        )
+        if existing is not None and existing.oid == oid and not existing.legacy:
+            out = existing
+        cached = self._store(files, hashes, callback)
+        if is_dir:
+            self.cache.add_tree(build_tree(hashes))
+        self._relink(files, hashes, target.path if is_dir else "")
+        return out, before, cached
+
+    def _hash(self, files: list[FileInfo], is_dir: bool, legacy: bool) -> tuple[str, dict[str, str]]:
+        hashes = hash_files(files, self.state, legacy=legacy, jobs=self.jobs)
+        oid = build_tree(hashes).oid() if is_dir else hashes[files[0].relpath]
+        return oid, hashes
+
+    def _store(self, files: list[FileInfo], hashes: dict[str, str], callback: Callback) -> int:
+        hardlink = self.link_types[0] == "hardlink"
+        unique = {hashes[f.relpath]: f for f in files}
+
+        def one(item: tuple[str, FileInfo]) -> bool:
+            oid, info = item
+            return self.cache.add_file(info.path, oid, hardlink=hardlink)
+
+        stored = 0
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            for added in pool.map(one, unique.items()):
+                stored += added
+        callback.relative_update(len(files))
+        return stored
+
+    def _relink(self, files: list[FileInfo], hashes: dict[str, str], base: str) -> None:
+        """Replace symlinks by copies and, for link cache types, files by links (spec §5.4)."""
+        linker = Linker(self.link_types)
+        relink_all = self.link_types[0] in ("hardlink", "symlink")
+        for info in files:
+            is_link = os.path.islink(info.path)
+            if not (relink_all or is_link):
+                continue
+            oid = hashes[info.relpath]
+            dest = Path(info.path)
+            if relink_all and not is_link and os.stat(dest).st_ino == os.stat(self.cache.path(oid)).st_ino:
+                continue
+            linker.link(self.cache.path(oid), dest, oid=oid)
+            self.state.put(info.path, os.stat(dest), oid)
+
+
+def _under_symlink(root: Path, rel: str) -> bool:
+    parts = rel.split("/")
+    return any((root / "/".join(parts[:i])).is_symlink() for i in range(1, len(parts)))

@@ -1,0 +1,194 @@
+"""Checkout: make the workspace match the metafiles, from the cache.
+
+`plan` reads the workspace and the cache and decides, per output, which files to create,
+replace and delete; it writes nothing. `apply` carries a plan out. Safety rules (where DVC
+is unsafe, freight is not, spec E34/E37):
+
+- a file whose current content is not in the cache is never replaced or deleted unless
+  forced (`UnsavedChangesError` lists them all before anything is touched);
+- a missing or corrupt object fails only the files that need it: the intact files of the
+  same output are created and nothing already in the workspace is removed for it;
+- `.dir` manifests are validated before use, so no path can leave its output.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import FreightError, ObjectNotFoundError
+from .ignore import Rules
+from .links import Linker
+from .model import Output
+from .odb import Cache
+from .results import ArtifactRef, CheckoutResult, Failure
+from .state import State
+from .workspace import FileInfo, hash_files, walk
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """What checkout will do to one output; paths are repo-relative."""
+
+    output: Output
+    existed: bool
+    create: tuple[tuple[str, str], ...] = ()  # (path, oid) of files to (re)create
+    replace: frozenset[str] = frozenset()  # the subset of `create` that exists now
+    delete: tuple[str, ...] = ()
+    unsaved: tuple[str, ...] = ()
+    failed: tuple[Failure, ...] = ()
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.create or self.delete)
+
+
+def diff(
+    desired: dict[str, str], current: dict[str, str], *, relink: bool = False
+) -> tuple[list[str], list[str]]:
+    """Pure: the paths to (re)create and the paths to delete."""
+    create = [p for p, oid in desired.items() if relink or current.get(p) != oid]
+    delete = [p for p in current if p not in desired]
+    return create, delete
+
+
+@dataclass
+class Planner:
+    """Reads the workspace and cache to plan checkouts of outputs."""
+
+    root: Path
+    cache: Cache
+    state: State
+    rules: Rules
+    jobs: int = 4
+    _tree_errors: dict[str, Failure] = field(default_factory=dict)
+
+    def desired(self, out: Output, subpath: str) -> dict[str, str]:
+        if not out.is_dir:
+            return {out.path: out.oid or ""}
+        tree = self.cache.load_tree(out.oid or "", legacy=out.legacy)
+        prefix = subpath + "/" if subpath else ""
+        return {
+            f"{out.path}/{e.relpath}": e.md5
+            for e in tree.entries
+            if not subpath or e.relpath == subpath or e.relpath.startswith(prefix)
+        }
+
+    def current(self, out: Output, subpath: str) -> tuple[bool, dict[str, str]]:
+        path = self.root / out.path
+        if not os.path.lexists(path):
+            return False, {}
+        if path.is_dir() and not path.is_symlink():
+            files = walk(self.root, out.path, self.rules)
+            files = [
+                FileInfo(f"{out.path}/{f.relpath}", f.path, f.st)
+                for f in files
+                if not subpath or f.relpath == subpath or f.relpath.startswith(subpath + "/")
+            ]
+        elif path.is_file():
+            files = [FileInfo(out.path, str(path), path.stat())]
+        else:
+            return True, {}
+        return True, hash_files(files, self.state, legacy=out.legacy, jobs=self.jobs)
+
+    def plan(self, out: Output, subpath: str = "", *, relink: bool = False) -> OutputPlan:
+        try:
+            desired = self.desired(out, subpath)
+        except ObjectNotFoundError as exc:
+            return OutputPlan(out, os.path.lexists(self.root / out.path),
+                              failed=(Failure.of(out.path, out.oid, exc),))
+        existed, current = self.current(out, subpath)
+        if out.is_dir and (self.root / out.path).is_file():
+            current = {out.path: current.get(out.path, "")}
+        create, delete = diff(desired, current, relink=relink)
+        failed, ok = [], []
+        for path in create:
+            oid = desired[path]
+            if self.cache.exists(oid, legacy=out.legacy):
+                ok.append((path, oid))
+            else:
+                failed.append(Failure(path, oid, "ObjectNotFoundError",
+                                      f"{oid} is not in the cache"))
+        replace = frozenset(p for p, _ in ok if p in current)
+        touched = [*replace, *delete]
+        unsaved = tuple(sorted(
+            str(self.root / p) for p in touched
+            if current[p] != desired.get(p) and not self.cache.exists(current[p], legacy=out.legacy)
+        ))
+        return OutputPlan(out, existed, tuple(ok), replace, tuple(delete), unsaved, tuple(failed))
+
+
+def _prune_dirs(root: Path, paths: Sequence[str], stop: str) -> None:
+    """Remove directories left empty by deletions, up to (not including) `stop`'s parent."""
+    dirs = sorted({posixpath.dirname(p) for p in paths}, key=len, reverse=True)
+    for d in dirs:
+        while d and (d == stop or d.startswith(stop + "/")):
+            try:
+                os.rmdir(root / d)
+            except OSError:
+                break
+            d = posixpath.dirname(d)
+
+
+def apply(
+    plans: Sequence[OutputPlan],
+    *,
+    root: Path,
+    cache: Cache,
+    linker: Linker,
+    state: State,
+    jobs: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> CheckoutResult:
+    """Carry out `plans`; failures are collected per file, never raised."""
+    added, modified, failures = [], [], []
+    counts = {"added": 0, "modified": 0, "deleted": 0}
+    for plan in plans:
+        out = plan.output
+        failures.extend(plan.failed)
+        if not plan.changes:
+            continue
+        for path in plan.delete:
+            os.unlink(root / path)
+        _prune_dirs(root, plan.delete, out.path)
+        if out.is_dir and (root / out.path).is_file():
+            os.unlink(root / out.path)
+        for parent in sorted({posixpath.dirname(p) for p, _ in plan.create}):
+            if parent:
+                os.makedirs(root / parent, exist_ok=True)
+
+        def one(item: tuple[str, str], out: Output = out) -> Failure | None:
+            path, oid = item
+            try:
+                linker.link(cache.path(oid, legacy=out.legacy), root / path,
+                            oid=None if out.legacy else oid, isexec=out.isexec and not out.is_dir)
+                state.put(str(root / path), os.stat(root / path), oid, out.hash_name)
+            except (OSError, FreightError) as exc:
+                return Failure.of(path, oid, exc)
+            return None
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for failure in pool.map(one, plan.create):
+                if failure is not None:
+                    failures.append(failure)
+                if progress is not None:
+                    progress(1)
+        done = len(plan.create) - sum(1 for f in failures if f.path.startswith(out.path))
+        counts["modified"] += len(plan.replace)
+        counts["added"] += max(0, done - len(plan.replace))
+        counts["deleted"] += len(plan.delete)
+        label = out.path + "/" if out.is_dir else out.path
+        (modified if plan.existed else added).append(label)
+    return CheckoutResult(
+        outputs=tuple(ArtifactRef.of(p.output) for p in plans),
+        added=tuple(added),
+        modified=tuple(modified),
+        files_added=counts["added"],
+        files_modified=counts["modified"],
+        files_deleted=counts["deleted"],
+        failed=tuple(failures),
+    )

@@ -1,0 +1,50 @@
+"""The `freight` command line: DVC's commands, flags and output, over `freight.Repo`.
+
+This is the only module that prints or draws progress bars. Errors derived from
+`FreightError` are printed as one `ERROR: ...` line (no traceback) and turned into DVC's
+exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ..errors import FreightError
+from . import config_cmds, data_cmds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="freight",
+        description="Move DVC-versioned data between a workspace and remote storage.",
+    )
+    parser.add_argument("-V", "--version", action="store_true", help="show the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    data_cmds.register(sub)
+    config_cmds.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from .. import __version__
+
+        print(__version__)
+        return 0
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 254
+    try:
+        return int(args.func(args))
+    except FreightError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ERROR: interrupted by the user", file=sys.stderr)
+        return 252
+    except BrokenPipeError:
+        return 0

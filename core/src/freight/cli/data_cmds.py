@@ -1,0 +1,144 @@
+"""`init`, `add`, `checkout` and `status`: thin adapters from argparse to `freight.Repo`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from typing import Any
+
+from fsspec.callbacks import TqdmCallback
+
+from ..repo import Repo
+from ..results import CheckoutResult, StatusResult
+
+
+def _progress(unit: str) -> Any:
+    """A progress bar on stderr when it is a terminal."""
+    return TqdmCallback(
+        tqdm_kwargs={"disable": not sys.stderr.isatty(), "unit": unit, "leave": False}
+    )
+
+
+def _targets(targets: list[str]) -> list[str]:
+    """Targets as the user meant them: relative to the current directory."""
+    return [os.path.abspath(t) for t in targets]
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    Repo.init(".", no_scm=args.no_scm, force=args.force).close()
+    if not args.quiet:
+        print("Initialized DVC repository.\n")
+        print("You can now commit the changes to git.")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    with Repo() as repo:
+        result = repo.add(_targets(args.targets), callback=_progress("file"))
+        tracked = repo.scm_root is not None
+    if tracked and result.written and not args.quiet:
+        files = " ".join(shlex.quote(p) for p in sorted(result.written))
+        print(f"\nTo track the changes with git, run:\n\n\tgit add {files}")
+        print("\nTo enable auto staging, run:\n\n\tfreight config core.autostage true")
+    return 0
+
+
+def print_checkout(result: CheckoutResult, summary: bool) -> None:
+    if summary:
+        print(checkout_summary(result) or "No changes.")
+        return
+    for mark, paths in (("M", result.modified), ("A", result.added), ("D", result.deleted)):
+        for path in sorted(paths, key=lambda p: (not p.endswith("/"), p)):
+            print(f"{mark}\t{path}")
+
+
+def checkout_summary(result: CheckoutResult) -> str:
+    parts = []
+    for count, word in (
+        (result.files_modified, "modified"),
+        (result.files_added, "added"),
+        (result.files_deleted, "deleted"),
+    ):
+        if count:
+            parts.append(f"{count} file{'s' if count != 1 else ''} {word}")
+    if len(parts) > 1:
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return parts[0] if parts else ""
+
+
+def cmd_checkout(args: argparse.Namespace) -> int:
+    with Repo() as repo:
+        result = repo.checkout(
+            _targets(args.targets) or None,
+            force=args.force,
+            relink=args.relink,
+            allow_missing=args.allow_missing,
+            callback=_progress("file"),
+        )
+    if not args.quiet:
+        print_checkout(result, args.summary)
+        if args.relink and result.ok:
+            print("Relinked successfully")
+    result.raise_for_failures()
+    return 0
+
+
+def print_status(result: StatusResult) -> None:
+    if result.clean:
+        if not result.outputs:
+            print("There are no data or pipelines tracked in this project yet.")
+        else:
+            print("Data and pipelines are up to date.")
+        return
+    for group, changes in result.changes.items():
+        print(f"{group}:")
+        print("\tchanged outs:")
+        for path, state in changes.items():
+            print(f"\t\t{state + ':':<20}{path}")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with Repo() as repo:
+        result = repo.status(_targets(args.targets) or None)
+    if args.json:
+        payload = {g: [{"changed outs": c}] for g, c in result.changes.items()}
+        print(json.dumps(payload))
+    elif args.quiet:
+        return 0 if result.clean else 1
+    else:
+        print_status(result)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+    p = sub.add_parser("init", parents=[quiet], help="Initialize a DVC repository here.")
+    p.add_argument("--no-scm", action="store_true", help="initialize without Git")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="re-initialize an existing repository (the cache is kept)")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("add", parents=[quiet], help="Track data files or directories.")
+    p.add_argument("targets", nargs="+", metavar="TARGET", help="files or directories to track")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("checkout", parents=[quiet], help="Restore tracked data from the cache.")
+    p.add_argument("targets", nargs="*", metavar="TARGET",
+                   help=".dvc files, stages, outputs or paths inside tracked directories")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="overwrite or delete workspace data that is not in the cache")
+    p.add_argument("--relink", action="store_true", help="recreate every file from the cache")
+    p.add_argument("--summary", action="store_true", help="print counts instead of paths")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="do not fail for files whose objects are missing from the cache")
+    p.set_defaults(func=cmd_checkout)
+
+    p = sub.add_parser("status", parents=[quiet], help="Show changed outputs.")
+    p.add_argument("targets", nargs="*", metavar="TARGET", help="limit to these targets")
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.set_defaults(func=cmd_status)

@@ -1,0 +1,109 @@
+"""Find a repository's metafiles, load their outputs and resolve user targets.
+
+The repository is walked once with `.dvcignore` rules; directories that are outputs of a
+`.dvc` file met on the way are not entered (a tracked directory holds data, not
+metafiles), which keeps loading fast when tracked directories hold many files.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PathError
+from .ignore import Rules, is_builtin_ignored, root_rules
+from .metafiles import read_dvcfile, read_lock
+from .model import Output
+
+LOCKFILE = "dvc.lock"
+
+
+def find_outputs(root: Path) -> list[Output]:
+    """All outputs declared by `.dvc` files and `dvc.lock` files in the repository."""
+    outputs: list[Output] = []
+    stack: list[tuple[str, Rules]] = [("", root_rules(root))]
+    while stack:
+        reldir, rules = stack.pop()
+        with os.scandir(root / reldir if reldir else root) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        if reldir and any(e.name == ".dvc" and e.is_dir() for e in entries):
+            continue  # nested repository
+        found: list[Output] = []
+        subdirs = []
+        for entry in entries:
+            rel = f"{reldir}/{entry.name}" if reldir else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if not is_builtin_ignored(entry.name, True) and not rules.is_ignored(rel, True):
+                    subdirs.append(rel)
+            elif rules.is_ignored(rel, False):
+                continue
+            elif entry.name.endswith(".dvc") and entry.is_file():
+                found.extend(read_dvcfile(root, rel))
+            elif entry.name == LOCKFILE and entry.is_file():
+                found.extend(read_lock(root, rel))
+        outputs.extend(found)
+        tracked = {out.path for out in found}
+        for rel in reversed(subdirs):
+            if rel not in tracked:
+                stack.append((rel, rules.descend(root, rel)))
+    return outputs
+
+
+def repo_relpath(root: Path, target: str | os.PathLike[str]) -> str:
+    """A target (absolute, or relative to the repo root) as a repo-relative posix path.
+
+    Refuses paths outside the repository and inside `.dvc/`.
+    """
+    path = Path(os.path.abspath(os.path.join(root, target)))
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        raise PathError(f"'{target}' is outside of the repository '{root}'") from None
+    text = rel.as_posix()
+    if text == ".":
+        return ""
+    if text == ".dvc" or text.startswith(".dvc/"):
+        raise PathError(f"'{target}' is inside the '.dvc' directory")
+    return text
+
+
+@dataclass(frozen=True)
+class Selection:
+    """An output, optionally narrowed to a path inside it (granular target)."""
+
+    output: Output
+    subpath: str = ""  # relative to the output; "" = the whole output
+
+
+def select(outputs: Iterable[Output], root: Path, targets: Iterable[str]) -> list[Selection]:
+    """Resolve targets: `.dvc` files, stage names, outputs, or paths inside outputs."""
+    outputs = list(outputs)
+    chosen: list[Selection] = []
+    for target in targets:
+        hits = _match(outputs, root, target)
+        if not hits:
+            raise PathError(
+                f"'{target}' does not exist as an output or a stage name in 'dvc.yaml'"
+            )
+        chosen.extend(h for h in hits if h not in chosen)
+    return chosen
+
+
+def _match(outputs: list[Output], root: Path, target: str) -> list[Selection]:
+    rel = repo_relpath(root, target)
+    name = rel.split(":", 1)[1] if ":" in rel else rel
+    by_stage = [Selection(o) for o in outputs if o.stage is not None and o.stage == name]
+    if by_stage:
+        return by_stage
+    by_file = [Selection(o) for o in outputs if o.metafile == rel]
+    if by_file:
+        return by_file
+    for out in outputs:
+        if rel == out.path:
+            return [Selection(out)]
+        if out.is_dir and rel.startswith(out.path + "/"):
+            return [Selection(out, posixpath.relpath(rel, out.path))]
+    return []

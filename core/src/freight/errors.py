@@ -1,0 +1,104 @@
+"""The one exception hierarchy of freight.
+
+    FreightError
+    ├── NotARepoError
+    ├── ConfigError (+ValueError)
+    │   └── RemoteNotFoundError
+    ├── MetafileError (+ValueError)        a .dvc / dvc.lock / .dir that cannot be used
+    ├── PathError (+ValueError)            a target outside the repo or a forbidden name
+    ├── ObjectNotFoundError (+FileNotFoundError)
+    ├── ObjectCorruptedError               an object whose bytes do not match its oid
+    ├── LinkError (+OSError)               no configured link type works
+    ├── RepoLockedError                    another process holds the repo lock
+    ├── UnsavedChangesError                refusing to overwrite data that is not in the cache
+    └── PartialFailureError (result)       some items of an operation failed
+        └── CheckoutError
+
+Messages are meant for users: the CLI prints ``str(err)`` without a traceback, so every
+message names the file or object concerned and, where there is one, the remedy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FreightError(Exception):
+    """Root of every error freight raises on purpose."""
+
+    #: process exit code the CLI uses for this error (DVC's codes where DVC has one)
+    exit_code = 255
+
+
+class NotARepoError(FreightError):
+    """No `.dvc` directory was found at or above the given path."""
+
+    exit_code = 253
+
+
+class ConfigError(FreightError, ValueError):
+    """A config file or option is invalid, or a config write was refused."""
+
+    exit_code = 251
+
+
+class RemoteNotFoundError(ConfigError):
+    """A remote name is not defined, or no default remote is set."""
+
+
+class MetafileError(FreightError, ValueError):
+    """A `.dvc`, `dvc.yaml`, `dvc.lock` or `.dir` object cannot be used."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class PathError(FreightError, ValueError):
+    """A target is outside the repository, not tracked, or has a name freight refuses."""
+
+
+class ObjectNotFoundError(FreightError, FileNotFoundError):
+    """An object is not in the cache (or on the remote)."""
+
+
+class ObjectCorruptedError(FreightError):
+    """An object's bytes do not hash to its oid."""
+
+    def __init__(self, oid: str, actual: str, where: str) -> None:
+        super().__init__(f"object {oid} is corrupted in {where} (its content hashes to {actual})")
+        self.oid = oid
+        self.actual = actual
+
+
+class LinkError(FreightError, OSError):
+    """None of the configured link types can create a workspace file."""
+
+
+class RepoLockedError(FreightError):
+    """Another freight or DVC process holds the repository lock."""
+
+
+class UnsavedChangesError(FreightError):
+    """An operation would overwrite or delete workspace data that is not in the cache."""
+
+    def __init__(self, paths: list[str]) -> None:
+        lines = "\n".join(paths)
+        super().__init__(
+            "Can't remove the following unsaved files without confirmation. "
+            f"Use `--force` to force.\n{lines}"
+        )
+        self.paths = paths
+
+
+class PartialFailureError(FreightError):
+    """Some items failed; ``result`` holds what succeeded and what did not."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class CheckoutError(PartialFailureError):
+    """Some outputs could not be checked out (for example, objects missing from the cache)."""

@@ -1,0 +1,55 @@
+"""md5 and legacy md5-dos2unix of files, read in 1 MiB chunks.
+
+DVC 3 hashes raw bytes. DVC 2 ("md5-dos2unix", entries without `hash: md5`) turns CRLF into
+LF before hashing when the file looks like text. Two variants of the text rule exist:
+
+* DVC 2 decides once per file from its first 512 bytes (what wrote legacy metafiles);
+* DVC 3 decides per 1 MiB chunk from that chunk's first 512 bytes.
+
+Both apply the replacement per chunk, so a CRLF straddling a chunk boundary survives. freight
+verifies legacy entries with DVC 2's rule (the writer's), see spec §4.2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import BinaryIO
+
+CHUNK = 1 << 20
+SNIFF = 512
+_TEXT_CHARS = bytes(range(32, 127)) + b"\n\r\t\f\b"
+EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+
+def is_text(block: bytes) -> bool:
+    """DVC's text heuristic: no NUL and at most 30 % non-text bytes."""
+    if not block:
+        return True
+    if b"\x00" in block:
+        return False
+    return len(block.translate(None, _TEXT_CHARS)) / len(block) <= 0.30
+
+
+def md5_stream(stream: BinaryIO, *, dos2unix: bool = False, per_chunk: bool = False) -> str:
+    """md5 of a stream; with `dos2unix`, DVC 2's rule (or DVC 3's when `per_chunk`)."""
+    digest = hashlib.md5()
+    text: bool | None = None
+    while chunk := stream.read(CHUNK):
+        if dos2unix:
+            if text is None or per_chunk:
+                text = is_text(chunk[:SNIFF])
+            if text:
+                chunk = chunk.replace(b"\r\n", b"\n")
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def md5_file(path: str | os.PathLike[str], *, legacy: bool = False) -> str:
+    """md5 (or legacy md5-dos2unix with DVC 2's per-file rule) of a file's bytes."""
+    with open(path, "rb", buffering=0) as stream:
+        return md5_stream(stream, dos2unix=legacy)  # type: ignore[arg-type]
+
+
+def md5_bytes(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()

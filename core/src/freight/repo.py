@@ -1,0 +1,160 @@
+"""`Repo`: a DVC repository as freight sees it, and the verbs users call on it.
+
+It finds the repository, wires config, cache, state and links together and exposes `init`,
+`add`, `checkout` and `status`. The verbs decide in the pure modules and act through the
+thin I/O modules; each returns a frozen result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import posixpath
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from . import scm
+from .adding import Adder
+from .callbacks import DEFAULT_CALLBACK, Callback
+from .checkout import Planner, apply
+from .collect import Selection, find_outputs, select
+from .config import Config, load_config
+from .errors import UnsavedChangesError
+from .ignore import root_rules
+from .layout import DVC_DIR, TMP_DIR, find_root
+from .links import Linker
+from .lock import repo_lock
+from .model import Output
+from .odb import Cache
+from .repo_init import init_repo
+from .results import AddResult, ArtifactRef, CheckoutResult, StatusResult
+from .state import State
+from .status import output_status
+
+StrPath = str | os.PathLike[str]
+
+
+class Repo:
+    """An open repository. Use as a context manager, or call `close()`."""
+
+    def __init__(self, path: StrPath | None = None) -> None:
+        self.root = find_root(path)
+        self.dvc_dir = self.root / DVC_DIR
+        self.tmp_dir = self.dvc_dir / TMP_DIR
+        self.config: Config = load_config(self.dvc_dir)
+        cache_dir = self.config.cache_dir or self.dvc_dir / "cache"
+        self.cache = Cache(cache_dir, shared=self.config.cache_shared == "group")
+        self.state = State(self.tmp_dir / "freight" / "state.db")
+        self.jobs = self.config.checksum_jobs or max(4, 2 * (os.cpu_count() or 1))
+
+    @classmethod
+    def init(cls, path: StrPath = ".", *, no_scm: bool = False, force: bool = False) -> Repo:
+        """Create the `.dvc/` layout DVC creates (spec §1.1-1.2) and open the repository."""
+        init_repo(Path(path).absolute(), no_scm=no_scm, force=force)
+        return cls(path)
+
+    def close(self) -> None:
+        self.state.close()
+
+    def __enter__(self) -> Repo:
+        return self
+
+    def __exit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType]) -> None:
+        self.close()
+
+    def outputs(self) -> list[Output]:
+        """Every output declared in the repository's `.dvc` and `dvc.lock` files."""
+        return find_outputs(self.root)
+
+    def _select(self, targets: Iterable[StrPath] | None) -> list[Selection]:
+        outputs = self.outputs()
+        if not targets:
+            return [Selection(o) for o in outputs]
+        return select(outputs, self.root, [os.fspath(t) for t in targets])
+
+    def _lock(self):  # type: ignore[no-untyped-def]
+        return repo_lock(self.tmp_dir / "lock")
+
+    @property
+    def scm_root(self) -> Path | None:
+        return None if self.config.no_scm else scm.git_root(self.root)
+
+    def add(self, targets: Sequence[StrPath], *, callback: Callback = DEFAULT_CALLBACK) -> AddResult:
+        """Hash `targets`, store them in the cache and write their `.dvc` files."""
+        with self._lock():
+            adder = Adder(self.root, self.cache, self.state, self.config.cache_type,
+                          scm_root=self.scm_root, jobs=self.jobs)
+            try:
+                return adder.add([os.fspath(t) for t in targets], self.outputs(), callback)
+            finally:
+                self.state.save()
+
+    def checkout(
+        self,
+        targets: Iterable[StrPath] | None = None,
+        *,
+        force: bool = False,
+        relink: bool = False,
+        allow_missing: bool = False,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> CheckoutResult:
+        """Make the workspace match the metafiles; see `freight.checkout` for the rules.
+
+        Raises UnsavedChangesError (before touching anything) when data not in the cache
+        would be replaced or deleted and `force` is false. Files whose objects are missing
+        are reported in `result.failed` (not raised; see `raise_for_failures`), and left
+        out of the result entirely with `allow_missing`.
+        """
+        with self._lock():
+            planner = Planner(self.root, self.cache, self.state, root_rules(self.root),
+                              jobs=self.jobs)
+            selections = [s for s in self._select(targets) if s.output.cache and s.output.oid]
+            plans = [planner.plan(s.output, s.subpath, relink=relink) for s in selections]
+            unsaved = sorted({p for plan in plans for p in plan.unsaved})
+            if unsaved and not force:
+                raise UnsavedChangesError(unsaved)
+            total = sum(len(p.create) for p in plans)
+            callback.set_size(total)
+            try:
+                result = apply(plans, root=self.root, cache=self.cache,
+                               linker=Linker(self.config.cache_type), state=self.state,
+                               progress=callback.relative_update)
+            finally:
+                self.state.save()
+        if allow_missing and result.failed:
+            result = _drop_missing(result)
+        return result
+
+    def status(
+        self, targets: Iterable[StrPath] | None = None, *, callback: Callback = DEFAULT_CALLBACK
+    ) -> StatusResult:
+        """Workspace vs metafiles vs cache, grouped like `dvc status`."""
+        selections = self._select(targets)
+        rules = root_rules(self.root)
+        callback.set_size(len(selections))
+        changes: dict[str, dict[str, str]] = {}
+        try:
+            for sel in selections:
+                state = output_status(self.root, sel.output, self.cache, self.state, rules,
+                                      jobs=self.jobs)
+                if state is not None:
+                    changes.setdefault(_group(sel.output), {})[sel.output.path] = state
+                callback.relative_update(1)
+        finally:
+            self.state.save()
+        return StatusResult(tuple(ArtifactRef.of(s.output) for s in selections), changes)
+
+
+def _group(out: Output) -> str:
+    """How `dvc status` names an output's group: the `.dvc` file, or the stage."""
+    if out.stage is None:
+        return out.metafile
+    folder = posixpath.dirname(out.metafile)
+    return f"{folder}/dvc.yaml:{out.stage}" if folder else out.stage
+
+
+def _drop_missing(result: CheckoutResult) -> CheckoutResult:
+    kept = tuple(f for f in result.failed if f.kind != "ObjectNotFoundError")
+    return dataclasses.replace(result, failed=kept)
+

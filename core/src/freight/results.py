@@ -1,0 +1,109 @@
+"""Typed, frozen, JSON-safe results of freight's operations.
+
+Long operations return a result that records what happened, failures included; callers
+decide whether to raise (`raise_for_failures`, like httpx's `raise_for_status`).
+`lineage()` is the stable dict the orchestrator integrations publish: keys are only ever
+added, never changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CheckoutError
+from .model import Output
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """A tracked output and its content hash: the unit of lineage."""
+
+    path: str
+    md5: str | None
+    size: int | None
+    nfiles: int | None
+    hash: str
+    metafile: str
+
+    @classmethod
+    def of(cls, out: Output) -> ArtifactRef:
+        nfiles = out.nfiles if out.is_dir else None
+        return cls(out.path, out.oid, out.size, nfiles, out.hash_name, out.metafile)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One item that failed: which path/object, the error class name and its message."""
+
+    path: str
+    oid: str | None
+    kind: str
+    message: str
+
+    @classmethod
+    def of(cls, path: str, oid: str | None, exc: BaseException) -> Failure:
+        return cls(path, oid, type(exc).__name__, str(exc))
+
+
+class _Result:
+    outputs: tuple[ArtifactRef, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload, no-any-return]
+
+    def lineage(self) -> dict[str, Any]:
+        """Per output path: md5, size, nfiles and hash kind (stable keys)."""
+        return {
+            ref.path: {"md5": ref.md5, "size": ref.size, "nfiles": ref.nfiles, "hash": ref.hash}
+            for ref in self.outputs
+        }
+
+
+@dataclass(frozen=True)
+class AddResult(_Result):
+    """What `add` did: the outputs now tracked and which metafiles it wrote."""
+
+    outputs: tuple[ArtifactRef, ...]
+    written: tuple[str, ...]
+    hashed: int
+    cached: int
+
+
+@dataclass(frozen=True)
+class CheckoutResult(_Result):
+    """What `checkout` changed, per output (paths) and per file (counts), and what failed."""
+
+    outputs: tuple[ArtifactRef, ...]
+    added: tuple[str, ...] = ()
+    modified: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    files_added: int = 0
+    files_modified: int = 0
+    files_deleted: int = 0
+    failed: tuple[Failure, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def raise_for_failures(self) -> None:
+        if self.failed:
+            names = "\n".join(sorted({f.path for f in self.failed}))
+            raise CheckoutError(
+                f"Checkout failed for following targets:\n{names}\nIs your cache up to date?",
+                self,
+            )
+
+
+@dataclass(frozen=True)
+class StatusResult(_Result):
+    """Changed outputs grouped by metafile (or stage): `{group: {path: state}}`."""
+
+    outputs: tuple[ArtifactRef, ...]
+    changes: dict[str, dict[str, str]]
+
+    @property
+    def clean(self) -> bool:
+        return not self.changes

@@ -1,0 +1,93 @@
+"""The hash cache: (path, inode, mtime, size) -> md5, in sqlite under `.dvc/tmp`.
+
+A stored hash is reused only while the file's inode, size and mtime are unchanged and the
+mtime is safely older than the moment the hash was taken. The second rule closes the
+"racy" window in which a file rewritten within the same timestamp tick would keep its old
+mtime (git's racy-clean rule): such entries are re-hashed once, then trusted.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS hashes (
+    path TEXT NOT NULL, kind TEXT NOT NULL, ino INTEGER NOT NULL, mtime INTEGER NOT NULL,
+    size INTEGER NOT NULL, md5 TEXT NOT NULL, hashed_at INTEGER NOT NULL,
+    PRIMARY KEY (path, kind)
+) WITHOUT ROWID
+"""
+_FINE_MARGIN = 50_000_000  # ns; filesystems with sub-second timestamps
+_COARSE_MARGIN = 2_000_000_000  # ns; filesystems with whole-second timestamps
+
+Row = tuple[int, int, int, str, int]
+
+
+def _is_trustworthy(st: os.stat_result, hashed_at: int) -> bool:
+    margin = _COARSE_MARGIN if st.st_mtime_ns % 1_000_000_000 == 0 else _FINE_MARGIN
+    return st.st_mtime_ns + margin < hashed_at
+
+
+class State:
+    """Hashes known for files of one repository; `kind` is "md5" or "md5-dos2unix"."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._db_path = db_path
+        self._conn: sqlite3.Connection | None = None
+        self._rows: dict[str, dict[str, Row]] = {}
+        self._pending: dict[tuple[str, str], Row] = {}
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._db_path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self._db_path, timeout=30, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+        return self._conn
+
+    def _table(self, kind: str) -> dict[str, Row]:
+        rows = self._rows.get(kind)
+        if rows is None:
+            cursor = self._connect().execute(
+                "SELECT path, ino, mtime, size, md5, hashed_at FROM hashes WHERE kind = ?", (kind,)
+            )
+            rows = {path: (ino, mtime, size, md5, at) for path, ino, mtime, size, md5, at in cursor}
+            self._rows[kind] = rows
+        return rows
+
+    def get(self, path: str, st: os.stat_result, kind: str = "md5") -> str | None:
+        """The known md5 of `path` if its stat still matches, else None."""
+        row = self._table(kind).get(path)
+        if row is None:
+            return None
+        ino, mtime, size, md5, hashed_at = row
+        if (ino, mtime, size) != (st.st_ino, st.st_mtime_ns, st.st_size):
+            return None
+        return md5 if _is_trustworthy(st, hashed_at) else None
+
+    def put(self, path: str, st: os.stat_result, md5: str, kind: str = "md5") -> None:
+        """Remember `md5` for `path`, taken at or after `st` was read."""
+        row = (st.st_ino, st.st_mtime_ns, st.st_size, md5, time.time_ns())
+        self._table(kind)[path] = row
+        self._pending[(path, kind)] = row
+
+    def save(self) -> None:
+        if not self._pending:
+            return
+        conn = self._connect()
+        with conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(p, k, *row) for (p, k), row in self._pending.items()],
+            )
+        self._pending.clear()
+
+    def close(self) -> None:
+        self.save()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

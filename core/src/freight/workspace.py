@@ -1,0 +1,124 @@
+"""Walk the work tree and hash what is there, through the state cache.
+
+A tracked directory is listed the way DVC does (spec §1.3, §12 E13-E22): `.dvcignore`
+rules and built-in ignores apply, symlinked files are followed, symlinked directories are
+neither followed nor recorded, a dangling symlink is an error, and a nested repository
+(a directory with a `.dvc/` inside) counts as empty.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PathError
+from .hashing import md5_file
+from .ignore import IGNORE_FILE, Rules, is_builtin_ignored
+from .state import State
+from .tree import Tree, TreeEntry
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A regular file (or a symlink to one) found in the workspace."""
+
+    relpath: str  # relative to the walked directory
+    path: str  # absolute
+    st: os.stat_result
+
+
+def walk(root: Path, reldir: str, rules: Rules, *, tracked: bool = True) -> list[FileInfo]:
+    """Every file below repo-relative `reldir`; `tracked` applies output-only rules."""
+    base = root / reldir
+    found: list[FileInfo] = []
+    stack = [("", rules)]
+    while stack:
+        sub, sub_rules = stack.pop()
+        abs_dir = os.path.join(base, sub) if sub else str(base)
+        with os.scandir(abs_dir) as it:
+            entries = list(it)
+        names = {e.name for e in entries}
+        if sub and ".dvc" in names and os.path.isdir(os.path.join(abs_dir, ".dvc")):
+            continue  # nested repository: ignored wholesale
+        if tracked and IGNORE_FILE in names:
+            raise PathError(f".dvcignore file should not be in collected dir path: '{abs_dir}'")
+        for entry in entries:
+            rel = f"{sub}/{entry.name}" if sub else entry.name
+            _visit(entry, rel, reldir, sub_rules, root, found, stack)
+    return found
+
+
+def _visit(
+    entry: os.DirEntry[str],
+    rel: str,
+    reldir: str,
+    rules: Rules,
+    root: Path,
+    found: list[FileInfo],
+    stack: list[tuple[str, Rules]],
+) -> None:
+    repo_rel = f"{reldir}/{rel}" if reldir else rel
+    if entry.is_dir(follow_symlinks=False):
+        if is_builtin_ignored(entry.name, True) or rules.is_ignored(repo_rel, True):
+            return
+        stack.append((rel, rules.descend(root, repo_rel) if rules.specs or _has_ignore(entry) else rules))
+        return
+    if is_builtin_ignored(entry.name, False) or rules.is_ignored(repo_rel, False):
+        return
+    if entry.is_symlink():
+        try:
+            st = os.stat(entry.path)
+        except FileNotFoundError:
+            raise PathError(f"[Errno 2] No such file or directory: '{entry.path}'") from None
+        if stat_mod.S_ISDIR(st.st_mode):
+            return  # symlinked directories are not traversed (E15)
+    else:
+        st = entry.stat()
+    if stat_mod.S_ISREG(st.st_mode):
+        found.append(FileInfo(rel, entry.path, st))
+
+
+def _has_ignore(entry: os.DirEntry[str]) -> bool:
+    return os.path.exists(os.path.join(entry.path, IGNORE_FILE))
+
+
+def hash_files(
+    files: Iterable[FileInfo],
+    state: State,
+    *,
+    legacy: bool = False,
+    jobs: int = 4,
+    on_hashed: Callable[[FileInfo], None] | None = None,
+) -> dict[str, str]:
+    """md5 of every file (relpath -> md5), reusing and refreshing the state cache."""
+    kind = "md5-dos2unix" if legacy else "md5"
+    result: dict[str, str] = {}
+    todo: list[FileInfo] = []
+    for info in files:
+        known = state.get(info.path, info.st, kind)
+        if known is None:
+            todo.append(info)
+        else:
+            result[info.relpath] = known
+    if not todo:
+        return result
+
+    def one(info: FileInfo) -> tuple[FileInfo, str]:
+        digest = md5_file(info.path, legacy=legacy)
+        if on_hashed is not None:
+            on_hashed(info)
+        return info, digest
+
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
+        for info, digest in pool.map(one, todo):
+            result[info.relpath] = digest
+            state.put(info.path, info.st, digest, kind)
+    return result
+
+
+def build_tree(hashes: dict[str, str]) -> Tree:
+    return Tree.build(TreeEntry(rel, md5) for rel, md5 in hashes.items())

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from freight.errors import MetafileError
+from freight.tree import Tree, TreeEntry, digest, parse
+
+FIXTURE_DIR = "dvc3/cache-objects/files/md5/87/14fefa0222e8235e08ac325e60105d.dir"
+
+
+def test_serialisation_is_byte_identical_to_dvc(fixtures: Path) -> None:
+    data = (fixtures / FIXTURE_DIR).read_bytes()
+    tree = parse(data, "fixture")
+    assert tree.serialize() == data
+    assert tree.oid() == "8714fefa0222e8235e08ac325e60105d.dir"
+
+
+def test_empty_tree() -> None:
+    assert Tree.build([]).serialize() == b"[]"
+    assert Tree.build([]).oid() == "d751713988987e9331980363e24189ce.dir"
+
+
+def test_sorting_is_by_whole_relpath_string() -> None:
+    names = ["a/b", "a.txt", "_x", "A", "a-b/c", "a b"]
+    tree = Tree.build(TreeEntry(n, "d41d8cd98f00b204e9800998ecf8427e") for n in names)
+    assert [e.relpath for e in tree.entries] == ["A", "_x", "a b", "a-b/c", "a.txt", "a/b"]
+
+
+def test_non_ascii_is_escaped_like_json_dumps() -> None:
+    tree = Tree.build([TreeEntry("ünï/😀", "0" * 32), TreeEntry("new\nline", "1" * 32)])
+    data = tree.serialize()
+    assert b"\\u00fcn\\u00ef/\\ud83d\\ude00" in data
+    assert b'"new\\nline"' in data
+    assert digest(data) == tree.oid()
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    ["../evil.txt", "a/../../x", "/tmp/abs", "a//b", "", "./a", "a/."],
+)
+def test_unsafe_relpaths_are_rejected(relpath: str) -> None:
+    data = ('[{"md5": "%s", "relpath": "%s"}]' % ("0" * 32, relpath)).encode()
+    with pytest.raises(MetafileError, match="x.dir"):
+        parse(data, "x.dir")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"{}", b"not json", b'[{"relpath": "a"}]', b'[{"md5": "0", "relpath": "a"}, '
+     b'{"md5": "1", "relpath": "a"}]', b'[{"md5": "0", "relpath": "a"}, {"md5": "1", "relpath": "a/b/c"}]'],
+)
+def test_corrupt_manifests_are_rejected(data: bytes) -> None:
+    with pytest.raises(MetafileError):
+        parse(data, "bad.dir")
+
+
+def test_extra_keys_in_entries_are_accepted() -> None:
+    data = b'[{"md5": "' + b"0" * 32 + b'", "relpath": "a", "size": 3, "isexec": true}]'
+    assert parse(data, "x").entries == (TreeEntry("a", "0" * 32),)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from . import metafiles, scm
 from .callbacks import Callback
 from .collect import repo_relpath
 from .errors import PathError
+from .fsutil import io_jobs, map_batched
+from .hashing import md5_file
 from .ignore import root_rules
 from .links import Linker
 from .model import Output
@@ -115,8 +116,8 @@ class Adder:
             if legacy[0] == existing.oid:  # unchanged legacy data stays legacy (E45)
                 callback.relative_update(len(files))
                 return existing, 0, 0
-        before = sum(1 for f in files if self.state.get(f.path, f.st) is None)
-        oid, hashes = self._hash(files, is_dir, False)
+        hashes, hashed, stored = self._ingest(files, callback)
+        oid = build_tree(hashes).oid() if is_dir else hashes[files[0].relpath]
         out = Output(
             path=target.path,
             metafile=target.metafile,
@@ -128,33 +129,42 @@ class Adder:
         )
         if existing is not None and existing.oid == oid and not existing.legacy:
             out = existing
-        cached = self._store(files, hashes, callback)
         if is_dir:
             self.cache.add_tree(build_tree(hashes))
-        self._relink(files, hashes, target.path if is_dir else "")
-        return out, before, cached
+        self._relink(files, hashes)
+        return out, hashed, stored
 
     def _hash(self, files: list[FileInfo], is_dir: bool, legacy: bool) -> tuple[str, dict[str, str]]:
         hashes = hash_files(files, self.state, legacy=legacy, jobs=self.jobs)
         oid = build_tree(hashes).oid() if is_dir else hashes[files[0].relpath]
         return oid, hashes
 
-    def _store(self, files: list[FileInfo], hashes: dict[str, str], callback: Callback) -> int:
+    def _ingest(
+        self, files: list[FileInfo], callback: Callback
+    ) -> tuple[dict[str, str], int, int]:
+        """Hash files (unless the state knows them) and store them, reading each once."""
         hardlink = self.link_types[0] == "hardlink"
-        unique = {hashes[f.relpath]: f for f in files}
+        known = [self.state.get(f.path, f.st) for f in files]
 
-        def one(item: tuple[str, FileInfo]) -> bool:
-            oid, info = item
-            return self.cache.add_file(info.path, oid, hardlink=hardlink)
+        def one(item: tuple[FileInfo, str | None]) -> tuple[str, bool]:
+            info, md5 = item
+            if md5 is None and not hardlink:
+                return self.cache.ingest(info.path)
+            md5 = md5 or md5_file(info.path)
+            return md5, self.cache.add_file(info.path, md5, hardlink=hardlink)
 
-        stored = 0
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            for added in pool.map(one, unique.items()):
-                stored += added
-        callback.relative_update(len(files))
-        return stored
+        jobs = io_jobs(sum(f.st.st_size for f in files), len(files), self.jobs)
+        done = map_batched(one, list(zip(files, known)), jobs=jobs,
+                           progress=callback.relative_update)
+        hashes = {}
+        for info, md5, (digest, _) in zip(files, known, done):
+            hashes[info.relpath] = digest
+            if md5 is None:
+                self.state.put(info.path, info.st, digest)
+        hashed = sum(1 for md5 in known if md5 is None)
+        return hashes, hashed, sum(1 for _, new in done if new)
 
-    def _relink(self, files: list[FileInfo], hashes: dict[str, str], base: str) -> None:
+    def _relink(self, files: list[FileInfo], hashes: dict[str, str]) -> None:
         """Replace symlinks by copies and, for link cache types, files by links (spec §5.4)."""
         linker = Linker(self.link_types)
         relink_all = self.link_types[0] in ("hardlink", "symlink")

@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import FreightError, ObjectNotFoundError
+from .fsutil import io_jobs, map_batched
 from .ignore import Rules
 from .links import Linker
 from .model import Output
@@ -171,13 +171,11 @@ def apply(
                 return Failure.of(path, oid, exc)
             return None
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for failure in pool.map(one, plan.create):
-                if failure is not None:
-                    failures.append(failure)
-                if progress is not None:
-                    progress(1)
-        done = len(plan.create) - sum(1 for f in failures if f.path.startswith(out.path))
+        size = sum(os.path.getsize(cache.path(oid, legacy=out.legacy)) for _, oid in plan.create[:64])
+        threads = io_jobs(size, min(64, len(plan.create)), jobs)
+        failed = [f for f in map_batched(one, plan.create, jobs=threads, progress=progress) if f]
+        failures.extend(failed)
+        done = len(plan.create) - len(failed)
         counts["modified"] += len(plan.replace)
         counts["added"] += max(0, done - len(plan.replace))
         counts["deleted"] += len(plan.delete)

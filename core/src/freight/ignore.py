@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pathspec
+from typing import Any
 
 IGNORE_FILE = ".dvcignore"
 _BUILTIN_DIRS = frozenset({".git", ".hg", ".dvc"})
@@ -19,7 +19,7 @@ _BUILTIN_DIRS = frozenset({".git", ".hg", ".dvc"})
 class Rules:
     """The `.dvcignore` patterns in effect for one directory."""
 
-    specs: tuple[tuple[str, pathspec.PathSpec], ...] = ()
+    specs: tuple[tuple[str, Any], ...] = ()
 
     def is_ignored(self, relpath: str, is_dir: bool) -> bool:
         """Whether repo-relative `relpath` is ignored (built-ins excluded: see `skip`)."""
@@ -39,6 +39,9 @@ class Rules:
         patterns = [line for line in lines if line.strip() and not line.startswith("#")]
         if not patterns:
             return self
+        # Imported only when a .dvcignore has patterns: pathspec takes ~0.07 s to import.
+        import pathspec
+
         spec = pathspec.PathSpec.from_lines("gitwildmatch", patterns)
         return Rules((*self.specs, (reldir, spec)))
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
 
 from .errors import MetafileError
 from .model import Output
@@ -56,7 +55,11 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
-def _rt_yaml() -> YAML:
+def _rt_yaml() -> Any:
+    # Imported here, not at the top: ruamel.yaml costs ~0.1 s to import and only writes
+    # need it, while read-only commands such as `status` must start fast.
+    from ruamel.yaml import YAML
+
     rt = YAML()
     rt.default_flow_style = False
     return rt

@@ -7,17 +7,20 @@ Objects are verified against their oid when they enter the cache; `verify` re-ch
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ObjectCorruptedError, ObjectNotFoundError
 from .fsutil import tmp_name, umask
-from .hashing import md5_bytes, md5_file
+from .hashing import CHUNK, md5_bytes, md5_file
 from .layout import object_relpath
 from .tree import Tree, digest, parse
 
 OBJECT_MODE = 0o444
+LIST_THRESHOLD = 512  # above this many oids, listing prefix dirs beats one stat each
 
 
 class Cache:
@@ -34,6 +37,24 @@ class Cache:
 
     def exists(self, oid: str, *, legacy: bool = False) -> bool:
         return os.path.isfile(self.path(oid, legacy=legacy))
+
+    def missing(self, oids: Iterable[str], *, legacy: bool = False) -> set[str]:
+        """The subset of `oids` not in the cache (lists prefix dirs for large sets)."""
+        wanted = set(oids)
+        if len(wanted) < LIST_THRESHOLD:
+            return {oid for oid in wanted if not os.path.isfile(self.path(oid, legacy=legacy))}
+        by_prefix: dict[str, set[str]] = {}
+        for oid in wanted:
+            by_prefix.setdefault(oid[:2], set()).add(oid[2:])
+        base = self.root if legacy else self.root / "files" / "md5"
+        gone = set()
+        for prefix, rests in by_prefix.items():
+            try:
+                names = set(os.listdir(base / prefix))
+            except FileNotFoundError:
+                names = set()
+            gone.update(prefix + rest for rest in rests - names)
+        return gone
 
     def _prepare(self, dest: Path) -> None:
         parent = str(dest.parent)
@@ -59,6 +80,37 @@ class Cache:
             tmp.unlink(missing_ok=True)
             raise
         return True
+
+    def ingest(self, src: str) -> tuple[str, bool]:
+        """Copy the file at `src` into the cache, hashing it on the way (one read).
+
+        Returns its md5 and whether the object was new.
+        """
+        self._prepare(self.root / "x")
+        tmp = tmp_name(self.root / "x")
+        digest = hashlib.md5()
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
+            try:
+                with open(src, "rb", buffering=0) as stream:
+                    while chunk := stream.read(CHUNK):
+                        digest.update(chunk)
+                        view = memoryview(chunk)
+                        while view:
+                            view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            oid = digest.hexdigest()
+            dest = self.path(oid)
+            if dest.exists():
+                tmp.unlink()
+                return oid, False
+            self._prepare(dest)
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return oid, True
 
     def add_bytes(self, data: bytes, oid: str, *, legacy: bool = False) -> bool:
         dest = self.path(oid, legacy=legacy)

@@ -119,7 +119,7 @@ class Repo:
             try:
                 result = apply(plans, root=self.root, cache=self.cache,
                                linker=Linker(self.config.cache_type), state=self.state,
-                               progress=callback.relative_update)
+                               jobs=self.jobs, progress=callback.relative_update)
             finally:
                 self.state.save()
         if allow_missing and result.failed:

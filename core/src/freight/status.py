@@ -8,6 +8,7 @@ compared with the recorded oid. Empty sub-directories do not count; extra files 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import FreightError
@@ -18,45 +19,50 @@ from .state import State
 from .workspace import FileInfo, build_tree, hash_files, walk
 
 
-def is_cached(out: Output, cache: Cache) -> bool:
-    """Whether every object of `out` (its `.dir` and each file) is in the cache."""
-    if out.oid is None:
-        return False
-    if not cache.exists(out.oid, legacy=out.legacy):
+def is_cached(out: Output, cache: Cache, files: Iterable[str] | None = None) -> bool:
+    """Whether every object of `out` (its `.dir` and each file) is in the cache.
+
+    `files` are the md5s a directory lists, when the caller knows them already.
+    """
+    if out.oid is None or not cache.exists(out.oid, legacy=out.legacy):
         return False
     if not out.is_dir:
         return True
-    try:
-        tree = cache.load_tree(out.oid, legacy=out.legacy)
-    except FreightError:
-        return False
-    return all(cache.exists(e.md5, legacy=out.legacy) for e in tree.entries)
+    if files is None:
+        try:
+            files = [e.md5 for e in cache.load_tree(out.oid, legacy=out.legacy).entries]
+        except FreightError:
+            return False
+    return not cache.missing(files, legacy=out.legacy)
 
 
-def workspace_oid(
+def workspace_hashes(
     root: Path, out: Output, state: State, rules: Rules, *, jobs: int = 4
-) -> str | None:
-    """The oid of what the workspace holds at `out.path`, or None if nothing is there."""
+) -> tuple[str, dict[str, str]] | None:
+    """The oid of what the workspace holds at `out.path` and its files' md5s, or None."""
     path = root / out.path
     if path.is_dir():
-        files = walk(root, out.path, rules)
-        return build_tree(hash_files(files, state, legacy=out.legacy, jobs=jobs)).oid()
+        hashes = hash_files(walk(root, out.path, rules), state, legacy=out.legacy, jobs=jobs)
+        return build_tree(hashes).oid(), hashes
     if not path.is_file():
         return None
     info = FileInfo(out.path, str(path), path.stat())
-    return hash_files([info], state, legacy=out.legacy)[out.path]
+    hashes = hash_files([info], state, legacy=out.legacy)
+    return hashes[out.path], hashes
 
 
 def output_status(
     root: Path, out: Output, cache: Cache, state: State, rules: Rules, *, jobs: int = 4
 ) -> str | None:
     """The status word of `out`, or None when it is up to date."""
-    if out.oid is not None and out.cache and not is_cached(out, cache):
+    current = workspace_hashes(root, out, state, rules, jobs=jobs)
+    same = current is not None and current[0] == out.oid
+    known = current[1].values() if same and current is not None and out.is_dir else None
+    if out.oid is not None and out.cache and not is_cached(out, cache, known):
         return "not in cache"
-    current = workspace_oid(root, out, state, rules, jobs=jobs)
     if current is None:
         return "deleted"
-    if current != out.oid:
+    if not same:
         return "modified"
     if out.isexec and not out.is_dir and not os.access(root / out.path, os.X_OK):
         return "modified"

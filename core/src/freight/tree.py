@@ -78,8 +78,21 @@ def parse(data: bytes, where: str) -> Tree:
         if relpath in entries:
             raise MetafileError(where, f"duplicate relpath {relpath!r}")
         entries[relpath] = TreeEntry(relpath, item["md5"])
-    parents = {rel[:i] for rel in entries for i, ch in enumerate(rel) if ch == "/"}
-    clash = parents.intersection(entries)
+    clash = _ancestors(entries).intersection(entries)
     if clash:
         raise MetafileError(where, f"relpath {min(clash)!r} is both a file and a directory")
     return Tree.build(entries.values())
+
+
+def _ancestors(relpaths: Iterable[str]) -> set[str]:
+    """Every proper ancestor directory of the given relpaths."""
+    found: set[str] = set()
+    for rel in relpaths:
+        cut = rel.rfind("/")
+        while cut > 0:
+            parent = rel[:cut]
+            if parent in found:
+                break
+            found.add(parent)
+            cut = rel.rfind("/", 0, cut)
+    return found

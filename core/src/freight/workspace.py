@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PathError
+from .fsutil import io_jobs, map_batched
 from .hashing import md5_file
 from .ignore import IGNORE_FILE, Rules, is_builtin_ignored
 from .state import State
@@ -92,7 +92,7 @@ def hash_files(
     *,
     legacy: bool = False,
     jobs: int = 4,
-    on_hashed: Callable[[FileInfo], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, str]:
     """md5 of every file (relpath -> md5), reusing and refreshing the state cache."""
     kind = "md5-dos2unix" if legacy else "md5"
@@ -107,16 +107,13 @@ def hash_files(
     if not todo:
         return result
 
-    def one(info: FileInfo) -> tuple[FileInfo, str]:
-        digest = md5_file(info.path, legacy=legacy)
-        if on_hashed is not None:
-            on_hashed(info)
-        return info, digest
+    def one(info: FileInfo) -> str:
+        return md5_file(info.path, legacy=legacy)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
-        for info, digest in pool.map(one, todo):
-            result[info.relpath] = digest
-            state.put(info.path, info.st, digest, kind)
+    jobs = io_jobs(sum(f.st.st_size for f in todo), len(todo), jobs)
+    for info, digest in zip(todo, map_batched(one, todo, jobs=jobs, progress=progress)):
+        result[info.relpath] = digest
+        state.put(info.path, info.st, digest, kind)
     return result
 
 

@@ -9,17 +9,36 @@ import shlex
 import sys
 from typing import Any
 
-from fsspec.callbacks import TqdmCallback
-
+from ..callbacks import Callback
 from ..repo import Repo
 from ..results import CheckoutResult, StatusResult
 
 
-def _progress(unit: str) -> Any:
-    """A progress bar on stderr when it is a terminal."""
-    return TqdmCallback(
-        tqdm_kwargs={"disable": not sys.stderr.isatty(), "unit": unit, "leave": False}
-    )
+class TqdmCallback(Callback):
+    """A tqdm progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self._unit = unit
+        self._bar: Any = None
+
+    def call(self, *args: Any, **kwargs: Any) -> None:
+        if self._bar is None:
+            from tqdm import tqdm  # only interactive runs pay for importing tqdm
+
+            self._bar = tqdm(unit=self._unit, leave=False, file=sys.stderr)
+        self._bar.total = self.size
+        self._bar.n = self.value
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _progress(unit: str) -> Callback:
+    """A progress bar when stderr is a terminal, else a silent callback."""
+    return TqdmCallback(unit) if sys.stderr.isatty() else Callback()
 
 
 def _targets(targets: list[str]) -> list[str]:

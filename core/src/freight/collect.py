@@ -28,7 +28,7 @@ def find_outputs(root: Path) -> list[Output]:
     while stack:
         reldir, rules = stack.pop()
         with os.scandir(root / reldir if reldir else root) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = list(it)  # directory order, as DVC reports (e.g. in `status`)
         if reldir and any(e.name == ".dvc" and e.is_dir() for e in entries):
             continue  # nested repository
         found: list[Output] = []

@@ -43,7 +43,11 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     uv = find_uv()
-    env = {**os.environ, "FREIGHT_UV": uv, "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "FREIGHT_UV": uv,
+        "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     cmd = [uv, "run", "--frozen", *TASKS[argv[0]], *argv[1:]]
     return subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
 

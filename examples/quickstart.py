@@ -13,8 +13,8 @@ Runs in a scratch directory (no Git, no DVC, no configuration needed):
 from __future__ import annotations
 
 import filecmp
-import os
 import json
+import os
 import random
 import shutil
 import sys
@@ -24,6 +24,7 @@ from pathlib import Path
 from freight import Repo
 from freight.cli import main as freight
 
+
 def generate(folder: Path, files: int = 200) -> None:
     rng = random.Random(42)
     for i in range(files):
@@ -31,10 +32,12 @@ def generate(folder: Path, files: int = 200) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(rng.randbytes(rng.randint(0, 4096)))
 
+
 def same_tree(a: Path, b: Path) -> bool:
     left = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     right = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     return left == right and all(filecmp.cmp(a / p, b / p, shallow=False) for p in left)
+
 
 def run(scratch: Path) -> None:
     first, second = scratch / "first", scratch / "second"
@@ -60,6 +63,7 @@ def run(scratch: Path) -> None:
     if not same_tree(first / "data", second / "data"):
         sys.exit("quickstart: the restored data differs from the original")
     print("verified: both workspaces hold identical data")
+
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory(prefix="freight-quickstart-") as tmp:

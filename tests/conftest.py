@@ -35,9 +35,19 @@ def find_uv() -> str:
 def dvc_bin() -> str:
     """The real `dvc` executable, installed by uv into an isolated tool environment."""
     proc = subprocess.run(
-        [find_uv(), "tool", "run", "--from", f"dvc=={DVC_VERSION}", "python", "-c",
-         "import sys; print(sys.prefix)"],
-        capture_output=True, text=True, check=True,
+        [
+            find_uv(),
+            "tool",
+            "run",
+            "--from",
+            f"dvc=={DVC_VERSION}",
+            "python",
+            "-c",
+            "import sys; print(sys.prefix)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     dvc = Path(proc.stdout.strip().splitlines()[-1]) / "bin" / "dvc"
     assert dvc.exists(), proc.stderr
@@ -55,8 +65,10 @@ def freight_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
         "DVC_SITE_CACHE_DIR": str(tmp_path / "_site"),
         "DVC_GLOBAL_CONFIG_DIR": str(home / "dvc-global"),
         "DVC_SYSTEM_CONFIG_DIR": str(home / "dvc-system"),
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
         "GIT_CONFIG_NOSYSTEM": "1",
     }
     for key, value in env.items():

@@ -18,8 +18,16 @@ import pytest
 pytestmark = pytest.mark.dvc
 
 # Names DVC and freight must spell identically in .dvc files, .dir objects and .gitignore.
-TOP_LEVEL = {"foo.txt": b"hello\n", "0123": b"digits", "#h": b"hash", "yes": b"bool?",
-             "-dash": b"dash", "a: b.txt": b"colon", "'q": b"quote", "f 1.bin": b"\x00\x01"}
+TOP_LEVEL = {
+    "foo.txt": b"hello\n",
+    "0123": b"digits",
+    "#h": b"hash",
+    "yes": b"bool?",
+    "-dash": b"dash",
+    "a: b.txt": b"colon",
+    "'q": b"quote",
+    "f 1.bin": b"\x00\x01",
+}
 IN_DIR = {
     "a.txt": b"a\n",
     "empty": b"",
@@ -97,13 +105,19 @@ def test_add_writes_what_dvc_writes(pair: tuple[Path, Path]) -> None:
     assert tree_listing(ours / ".dvc/cache") == tree_listing(theirs / ".dvc/cache")
     for name in (".dvc/config", ".dvc/.gitignore"):
         assert (ours / name).read_bytes() == (theirs / name).read_bytes()
-    staged = subprocess.run(["git", "diff", "--cached", "--name-only"], cwd=ours,
-                            capture_output=True, text=True, check=True).stdout.split()
+    staged = subprocess.run(
+        ["git", "diff", "--cached", "--name-only"],
+        cwd=ours,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert staged == [".dvc/.gitignore", ".dvc/config", ".dvcignore"]
 
 
-def test_dvc_reads_freight_repo(pair: tuple[Path, Path], dvc_bin: str,
-                                freight_env: dict[str, str]) -> None:
+def test_dvc_reads_freight_repo(
+    pair: tuple[Path, Path], dvc_bin: str, freight_env: dict[str, str]
+) -> None:
     ours, _ = pair
     assert "Data and pipelines are up to date." in run([dvc_bin, "status"], ours, freight_env)
     before = workspace(ours)
@@ -125,8 +139,9 @@ def test_freight_reads_dvc_repo(pair: tuple[Path, Path], freight_env: dict[str, 
     assert "up to date" in run([*FREIGHT, "status"], theirs, freight_env)
 
 
-def test_status_words_match_dvc(pair: tuple[Path, Path], dvc_bin: str,
-                                freight_env: dict[str, str]) -> None:
+def test_status_words_match_dvc(
+    pair: tuple[Path, Path], dvc_bin: str, freight_env: dict[str, str]
+) -> None:
     ours, _ = pair
     (ours / "foo.txt").write_bytes(b"changed\n")
     os.unlink(ours / "yes")
@@ -137,7 +152,9 @@ def test_status_words_match_dvc(pair: tuple[Path, Path], dvc_bin: str,
     expected = run([dvc_bin, "status", "--json"], ours, freight_env)
     got = run([*FREIGHT, "status", "--json"], ours, freight_env)
     assert json.loads(got) == json.loads(expected)
-    assert run([*FREIGHT, "status"], ours, freight_env) == run([dvc_bin, "status"], ours, freight_env)
+    assert run([*FREIGHT, "status"], ours, freight_env) == run(
+        [dvc_bin, "status"], ours, freight_env
+    )
 
 
 def test_dvc2_fixture_repo_is_clean_and_checks_out(

@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from freight.hashing import is_text, md5_file, md5_stream
 
 

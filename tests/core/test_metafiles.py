@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from freight.errors import MetafileError
 from freight.metafiles import dump, entry_for, read_dvcfile, read_lock, write_dvcfile
 from freight.model import Output
@@ -34,7 +33,7 @@ def test_new_files_are_byte_identical_to_dvc(fixtures: Path, name: str, out: Out
         ("0123", "- path: '0123'"),
         ("#h", "- path: '#h'"),
         ("a: b.txt", "- path: 'a: b.txt'"),
-        ("'q", "- path: \"'q\""),
+        ("'q", '- path: "\'q"'),
         ("yes", "- path: yes"),
         ("-dash", "- path: -dash"),
         ("ünï.txt", "- path: ünï.txt"),
@@ -50,8 +49,9 @@ def test_long_paths_fold_like_dvc() -> None:
 
 
 def test_read_yaml_12_keeps_yes_a_string(tmp_path: Path) -> None:
-    (tmp_path / "yes.dvc").write_text("outs:\n- md5: d41d8cd98f00b204e9800998ecf8427e\n  size: 0\n"
-                                      "  hash: md5\n  path: yes\n")
+    (tmp_path / "yes.dvc").write_text(
+        "outs:\n- md5: d41d8cd98f00b204e9800998ecf8427e\n  size: 0\n  hash: md5\n  path: yes\n"
+    )
     (out,) = read_dvcfile(tmp_path, "yes.dvc")
     assert out.path == "yes" and not out.legacy and out.size == 0
 
@@ -87,7 +87,9 @@ def test_lock_outputs_and_flags(fixtures: Path, tmp_path: Path) -> None:
     repo = fixtures / "dvc3" / "repo"
     outs = read_lock(repo, "dvc.lock")
     assert [(o.path, o.stage) for o in outs] == [
-        ("out.txt", "copy"), ("gen_x.txt", "gen@x"), ("gen_y.txt", "gen@y")
+        ("out.txt", "copy"),
+        ("gen_x.txt", "gen@x"),
+        ("gen_y.txt", "gen@y"),
     ]
     (tmp_path / "dvc.yaml").write_text(
         "stages:\n  train:\n    cmd: x\n    wdir: sub\n    outs:\n    - model.bin:\n"
@@ -99,7 +101,12 @@ def test_lock_outputs_and_flags(fixtures: Path, tmp_path: Path) -> None:
         "    - path: m.json\n      md5: b1946ac92492d2347c6235b4d2611184\n      size: 6\n"
     )
     model, metric = read_lock(tmp_path, "dvc.lock")
-    assert (model.path, model.push, model.cache, model.legacy) == ("sub/model.bin", False, True, False)
+    assert (model.path, model.push, model.cache, model.legacy) == (
+        "sub/model.bin",
+        False,
+        True,
+        False,
+    )
     assert (metric.path, metric.cache, metric.legacy) == ("sub/m.json", False, True)
 
 

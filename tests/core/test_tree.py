@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-
 from freight.errors import MetafileError
 from freight.tree import Tree, TreeEntry, digest, parse
 
@@ -41,15 +41,20 @@ def test_non_ascii_is_escaped_like_json_dumps() -> None:
     ["../evil.txt", "a/../../x", "/tmp/abs", "a//b", "", "./a", "a/."],
 )
 def test_unsafe_relpaths_are_rejected(relpath: str) -> None:
-    data = ('[{"md5": "%s", "relpath": "%s"}]' % ("0" * 32, relpath)).encode()
-    with pytest.raises(MetafileError, match="x.dir"):
+    data = json.dumps([{"md5": "0" * 32, "relpath": relpath}]).encode()
+    with pytest.raises(MetafileError, match=r"x\.dir"):
         parse(data, "x.dir")
 
 
 @pytest.mark.parametrize(
     "data",
-    [b"{}", b"not json", b'[{"relpath": "a"}]', b'[{"md5": "0", "relpath": "a"}, '
-     b'{"md5": "1", "relpath": "a"}]', b'[{"md5": "0", "relpath": "a"}, {"md5": "1", "relpath": "a/b/c"}]'],
+    [
+        b"{}",
+        b"not json",
+        b'[{"relpath": "a"}]',
+        b'[{"md5": "0", "relpath": "a"}, {"md5": "1", "relpath": "a"}]',
+        b'[{"md5": "0", "relpath": "a"}, {"md5": "1", "relpath": "a/b/c"}]',
+    ],
 )
 def test_corrupt_manifests_are_rejected(data: bytes) -> None:
     with pytest.raises(MetafileError):

@@ -59,8 +59,7 @@ class Adder:
             refs.append(ArtifactRef.of(out))
             if out != target.existing:
                 rel = posixpath.relpath(out.path, posixpath.dirname(target.metafile) or ".")
-                metafiles.write_dvcfile(self.root / target.metafile,
-                                        metafiles.entry_for(out, rel))
+                metafiles.write_dvcfile(self.root / target.metafile, metafiles.entry_for(out, rel))
                 written.append(target.metafile)
             if self.scm_root is not None:
                 changed = scm.add_ignore(self.root / out.path)
@@ -99,7 +98,7 @@ class Adder:
                 "    You can remove it from Git, then add to DVC.\n"
                 "        To stop tracking from Git:\n"
                 f"            git rm -r --cached '{tracked[0]}'\n"
-                "            git commit -m \"stop tracking {tracked[0]}\""
+                '            git commit -m "stop tracking {tracked[0]}"'
             )
 
     def _add_one(self, target: Target, callback: Callback) -> tuple[Output, int, int]:
@@ -134,14 +133,14 @@ class Adder:
         self._relink(files, hashes)
         return out, hashed, stored
 
-    def _hash(self, files: list[FileInfo], is_dir: bool, legacy: bool) -> tuple[str, dict[str, str]]:
+    def _hash(
+        self, files: list[FileInfo], is_dir: bool, legacy: bool
+    ) -> tuple[str, dict[str, str]]:
         hashes = hash_files(files, self.state, legacy=legacy, jobs=self.jobs)
         oid = build_tree(hashes).oid() if is_dir else hashes[files[0].relpath]
         return oid, hashes
 
-    def _ingest(
-        self, files: list[FileInfo], callback: Callback
-    ) -> tuple[dict[str, str], int, int]:
+    def _ingest(self, files: list[FileInfo], callback: Callback) -> tuple[dict[str, str], int, int]:
         """Hash files (unless the state knows them) and store them, reading each once."""
         hardlink = self.link_types[0] == "hardlink"
         known = [self.state.get(f.path, f.st) for f in files]
@@ -154,10 +153,11 @@ class Adder:
             return md5, self.cache.add_file(info.path, md5, hardlink=hardlink)
 
         jobs = io_jobs(sum(f.st.st_size for f in files), len(files), self.jobs)
-        done = map_batched(one, list(zip(files, known)), jobs=jobs,
-                           progress=callback.relative_update)
+        done = map_batched(
+            one, list(zip(files, known, strict=True)), jobs=jobs, progress=callback.relative_update
+        )
         hashes = {}
-        for info, md5, (digest, _) in zip(files, known, done):
+        for info, md5, (digest, _) in zip(files, known, done, strict=True):
             hashes[info.relpath] = digest
             if md5 is None:
                 self.state.put(info.path, info.st, digest)
@@ -174,7 +174,11 @@ class Adder:
                 continue
             oid = hashes[info.relpath]
             dest = Path(info.path)
-            if relink_all and not is_link and os.stat(dest).st_ino == os.stat(self.cache.path(oid)).st_ino:
+            if (
+                relink_all
+                and not is_link
+                and os.stat(dest).st_ino == os.stat(self.cache.path(oid)).st_ino
+            ):
                 continue
             linker.link(self.cache.path(oid), dest, oid=oid)
             self.state.put(info.path, os.stat(dest), oid)

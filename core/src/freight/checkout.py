@@ -99,8 +99,11 @@ class Planner:
         try:
             desired = self.desired(out, subpath)
         except ObjectNotFoundError as exc:
-            return OutputPlan(out, os.path.lexists(self.root / out.path),
-                              failed=(Failure.of(out.path, out.oid, exc),))
+            return OutputPlan(
+                out,
+                os.path.lexists(self.root / out.path),
+                failed=(Failure.of(out.path, out.oid, exc),),
+            )
         existed, current = self.current(out, subpath)
         if out.is_dir and (self.root / out.path).is_file():
             current = {out.path: current.get(out.path, "")}
@@ -111,14 +114,19 @@ class Planner:
             if self.cache.exists(oid, legacy=out.legacy):
                 ok.append((path, oid))
             else:
-                failed.append(Failure(path, oid, "ObjectNotFoundError",
-                                      f"{oid} is not in the cache"))
+                failed.append(
+                    Failure(path, oid, "ObjectNotFoundError", f"{oid} is not in the cache")
+                )
         replace = frozenset(p for p, _ in ok if p in current)
         touched = [*replace, *delete]
-        unsaved = tuple(sorted(
-            str(self.root / p) for p in touched
-            if current[p] != desired.get(p) and not self.cache.exists(current[p], legacy=out.legacy)
-        ))
+        unsaved = tuple(
+            sorted(
+                str(self.root / p)
+                for p in touched
+                if current[p] != desired.get(p)
+                and not self.cache.exists(current[p], legacy=out.legacy)
+            )
+        )
         return OutputPlan(out, existed, tuple(ok), replace, tuple(delete), unsaved, tuple(failed))
 
 
@@ -145,7 +153,9 @@ def apply(
     progress: Callable[[int], None] | None = None,
 ) -> CheckoutResult:
     """Carry out `plans`; failures are collected per file, never raised."""
-    added, modified, failures = [], [], []
+    added: list[str] = []
+    modified: list[str] = []
+    failures: list[Failure] = []
     counts = {"added": 0, "modified": 0, "deleted": 0}
     for plan in plans:
         out = plan.output
@@ -164,14 +174,20 @@ def apply(
         def one(item: tuple[str, str], out: Output = out) -> Failure | None:
             path, oid = item
             try:
-                linker.link(cache.path(oid, legacy=out.legacy), root / path,
-                            oid=None if out.legacy else oid, isexec=out.isexec and not out.is_dir)
+                linker.link(
+                    cache.path(oid, legacy=out.legacy),
+                    root / path,
+                    oid=None if out.legacy else oid,
+                    isexec=out.isexec and not out.is_dir,
+                )
                 state.put(str(root / path), os.stat(root / path), oid, out.hash_name)
             except (OSError, FreightError) as exc:
                 return Failure.of(path, oid, exc)
             return None
 
-        size = sum(os.path.getsize(cache.path(oid, legacy=out.legacy)) for _, oid in plan.create[:64])
+        size = sum(
+            os.path.getsize(cache.path(oid, legacy=out.legacy)) for _, oid in plan.create[:64]
+        )
         threads = io_jobs(size, min(64, len(plan.create)), jobs)
         failed = [f for f in map_batched(one, plan.create, jobs=threads, progress=progress) if f]
         failures.extend(failed)

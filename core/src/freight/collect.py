@@ -85,9 +85,7 @@ def select(outputs: Iterable[Output], root: Path, targets: Iterable[str]) -> lis
     for target in targets:
         hits = _match(outputs, root, target)
         if not hits:
-            raise PathError(
-                f"'{target}' does not exist as an output or a stage name in 'dvc.yaml'"
-            )
+            raise PathError(f"'{target}' does not exist as an output or a stage name in 'dvc.yaml'")
         chosen.extend(h for h in hits if h not in chosen)
     return chosen
 

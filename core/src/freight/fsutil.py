@@ -61,7 +61,7 @@ def map_batched(
                 progress(len(chunk))
         return results
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for chunk, done in zip(chunks, pool.map(lambda c: [fn(x) for x in c], chunks)):
+        for chunk, done in zip(chunks, pool.map(lambda c: [fn(x) for x in c], chunks), strict=True):
             results.extend(done)
             if progress is not None:
                 progress(len(chunk))

@@ -48,7 +48,7 @@ def md5_stream(stream: BinaryIO, *, dos2unix: bool = False, per_chunk: bool = Fa
 def md5_file(path: str | os.PathLike[str], *, legacy: bool = False) -> str:
     """md5 (or legacy md5-dos2unix with DVC 2's per-file rule) of a file's bytes."""
     with open(path, "rb", buffering=0) as stream:
-        return md5_stream(stream, dos2unix=legacy)  # type: ignore[arg-type]
+        return md5_stream(stream, dos2unix=legacy)
 
 
 def md5_bytes(data: bytes) -> str:

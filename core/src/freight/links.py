@@ -23,7 +23,15 @@ from .hashing import CHUNK
 
 LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
 _FALLBACK_ERRNOS = frozenset(
-    {errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.ENOTTY, errno.ENOSYS, errno.EINVAL, errno.EAGAIN}
+    {
+        errno.EPERM,
+        errno.ENOTSUP,
+        errno.EXDEV,
+        errno.ENOTTY,
+        errno.ENOSYS,
+        errno.EINVAL,
+        errno.EAGAIN,
+    }
 )
 _FICLONE = 0x40049409
 

@@ -19,9 +19,9 @@ from typing import Any
 import yaml
 
 from .errors import MetafileError
+from .fsutil import atomic_write
 from .model import Output
 from .stages import stage_flags
-from .fsutil import atomic_write
 
 HASH_KEYS = ("md5", "size", "nfiles", "isexec", "hash")
 
@@ -29,8 +29,8 @@ HASH_KEYS = ("md5", "size", "nfiles", "isexec", "hash")
 class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
     """libyaml loader that resolves plain scalars by the YAML 1.2 core schema."""
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}
 
+_Loader.yaml_implicit_resolvers = {}  # drop YAML 1.1's rules (yes/no booleans, octals, ...)
 
 for _tag, _regexp, _first in (
     ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
@@ -69,7 +69,7 @@ def load_yaml(path: Path, where: str) -> Any:
     """Parse a YAML file; errors name the file and the line."""
     try:
         with open(path, "rb") as stream:
-            return yaml.load(stream, Loader=_Loader)  # noqa: S506 - a safe loader
+            return yaml.load(stream, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""
@@ -145,7 +145,8 @@ def read_lock(root: Path, lockfile: str) -> list[Output]:
             raise MetafileError(lockfile, f"stage {name!r} is not a mapping with a list of outs")
         wdir, flags = stage_flags(definition, str(name))
         for entry in stage.get("outs") or []:
-            extra = flags.get(entry.get("path") if isinstance(entry, Mapping) else None, {})
+            key = entry.get("path") if isinstance(entry, Mapping) else None
+            extra = flags.get(key, {}) if isinstance(key, str) else {}
             outputs.append(_output(entry, lockfile, wdir, stage=str(name), **extra))
     return outputs
 

@@ -47,7 +47,7 @@ class Cache:
         for oid in wanted:
             by_prefix.setdefault(oid[:2], set()).add(oid[2:])
         base = self.root if legacy else self.root / "files" / "md5"
-        gone = set()
+        gone: set[str] = set()
         for prefix, rests in by_prefix.items():
             try:
                 names = set(os.listdir(base / prefix))

@@ -11,6 +11,7 @@ import dataclasses
 import os
 import posixpath
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
@@ -73,18 +74,26 @@ class Repo:
             return [Selection(o) for o in outputs]
         return select(outputs, self.root, [os.fspath(t) for t in targets])
 
-    def _lock(self):  # type: ignore[no-untyped-def]
+    def _lock(self) -> AbstractContextManager[None]:
         return repo_lock(self.tmp_dir / "lock")
 
     @property
     def scm_root(self) -> Path | None:
         return None if self.config.no_scm else scm.git_root(self.root)
 
-    def add(self, targets: Sequence[StrPath], *, callback: Callback = DEFAULT_CALLBACK) -> AddResult:
+    def add(
+        self, targets: Sequence[StrPath], *, callback: Callback = DEFAULT_CALLBACK
+    ) -> AddResult:
         """Hash `targets`, store them in the cache and write their `.dvc` files."""
         with self._lock():
-            adder = Adder(self.root, self.cache, self.state, self.config.cache_type,
-                          scm_root=self.scm_root, jobs=self.jobs)
+            adder = Adder(
+                self.root,
+                self.cache,
+                self.state,
+                self.config.cache_type,
+                scm_root=self.scm_root,
+                jobs=self.jobs,
+            )
             try:
                 return adder.add([os.fspath(t) for t in targets], self.outputs(), callback)
             finally:
@@ -107,8 +116,9 @@ class Repo:
         out of the result entirely with `allow_missing`.
         """
         with self._lock():
-            planner = Planner(self.root, self.cache, self.state, root_rules(self.root),
-                              jobs=self.jobs)
+            planner = Planner(
+                self.root, self.cache, self.state, root_rules(self.root), jobs=self.jobs
+            )
             selections = [s for s in self._select(targets) if s.output.cache and s.output.oid]
             plans = [planner.plan(s.output, s.subpath, relink=relink) for s in selections]
             unsaved = sorted({p for plan in plans for p in plan.unsaved})
@@ -117,9 +127,15 @@ class Repo:
             total = sum(len(p.create) for p in plans)
             callback.set_size(total)
             try:
-                result = apply(plans, root=self.root, cache=self.cache,
-                               linker=Linker(self.config.cache_type), state=self.state,
-                               jobs=self.jobs, progress=callback.relative_update)
+                result = apply(
+                    plans,
+                    root=self.root,
+                    cache=self.cache,
+                    linker=Linker(self.config.cache_type),
+                    state=self.state,
+                    jobs=self.jobs,
+                    progress=callback.relative_update,
+                )
             finally:
                 self.state.save()
         if allow_missing and result.failed:
@@ -136,8 +152,9 @@ class Repo:
         changes: dict[str, dict[str, str]] = {}
         try:
             for sel in selections:
-                state = output_status(self.root, sel.output, self.cache, self.state, rules,
-                                      jobs=self.jobs)
+                state = output_status(
+                    self.root, sel.output, self.cache, self.state, rules, jobs=self.jobs
+                )
                 if state is not None:
                     changes.setdefault(_group(sel.output), {})[sel.output.path] = state
                 callback.relative_update(1)
@@ -157,4 +174,3 @@ def _group(out: Output) -> str:
 def _drop_missing(result: CheckoutResult) -> CheckoutResult:
     kept = tuple(f for f in result.failed if f.kind != "ObjectNotFoundError")
     return dataclasses.replace(result, failed=kept)
-

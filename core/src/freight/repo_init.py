@@ -50,6 +50,5 @@ def init_repo(root: Path, *, no_scm: bool = False, force: bool = False) -> None:
         scm.git_add(git, written)
 
 
-
 def _file_mode() -> int:
     return 0o666 & ~umask()

@@ -46,8 +46,9 @@ def tracked_by_git(work_tree: Path, paths: Iterable[Path]) -> list[str]:
 def git_add(work_tree: Path, paths: Iterable[Path]) -> None:
     git = shutil.which("git")
     if git is not None:
-        subprocess.run([git, "add", "--", *map(str, paths)], cwd=work_tree, check=False,
-                       capture_output=True)
+        subprocess.run(
+            [git, "add", "--", *map(str, paths)], cwd=work_tree, check=False, capture_output=True
+        )
 
 
 def ignore_line(name: str) -> str:
@@ -78,4 +79,3 @@ def add_ignore(path: Path) -> Path | None:
         text += "\n"
     atomic_write(gitignore, (text + line + "\n").encode("utf-8"), mode=0o666 & ~umask())
     return gitignore
-

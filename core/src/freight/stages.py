@@ -56,14 +56,16 @@ def _matrix_contexts(matrix: Any) -> dict[str, dict[str, Any]]:
         return {}
     keys = list(matrix)
     contexts = {}
-    for combo in itertools.product(*(matrix[k] if isinstance(matrix[k], list) else [] for k in keys)):
+    for combo in itertools.product(
+        *(matrix[k] if isinstance(matrix[k], list) else [] for k in keys)
+    ):
         parts = []
-        for key, value in zip(keys, combo):
+        for key, value in zip(keys, combo, strict=True):
             if isinstance(value, (Mapping, list)):
                 parts.append(f"{key}{matrix[key].index(value)}")
             else:
                 parts.append(_fmt(value))
-        contexts["-".join(parts)] = {"item": dict(zip(keys, combo))}
+        contexts["-".join(parts)] = {"item": dict(zip(keys, combo, strict=True))}
     return contexts
 
 
@@ -74,7 +76,11 @@ def _definition(stages: Mapping[str, Any], name: str) -> tuple[Any, dict[str, An
     spec = stages.get(base)
     if not isinstance(spec, Mapping):
         return None, {}
-    contexts = _matrix_contexts(spec["matrix"]) if "matrix" in spec else _foreach_contexts(spec.get("foreach"))
+    contexts = (
+        _matrix_contexts(spec["matrix"])
+        if "matrix" in spec
+        else _foreach_contexts(spec.get("foreach"))
+    )
     body = spec.get("do", spec)
     return body, contexts.get(key, {})
 

@@ -65,7 +65,9 @@ def _visit(
     if entry.is_dir(follow_symlinks=False):
         if is_builtin_ignored(entry.name, True) or rules.is_ignored(repo_rel, True):
             return
-        stack.append((rel, rules.descend(root, repo_rel) if rules.specs or _has_ignore(entry) else rules))
+        stack.append(
+            (rel, rules.descend(root, repo_rel) if rules.specs or _has_ignore(entry) else rules)
+        )
         return
     if is_builtin_ignored(entry.name, False) or rules.is_ignored(repo_rel, False):
         return
@@ -111,7 +113,9 @@ def hash_files(
         return md5_file(info.path, legacy=legacy)
 
     jobs = io_jobs(sum(f.st.st_size for f in todo), len(todo), jobs)
-    for info, digest in zip(todo, map_batched(one, todo, jobs=jobs, progress=progress)):
+    for info, digest in zip(
+        todo, map_batched(one, todo, jobs=jobs, progress=progress), strict=True
+    ):
         result[info.relpath] = digest
         state.put(info.path, info.st, digest, kind)
     return result

@@ -138,8 +138,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("init", parents=[quiet], help="Initialize a DVC repository here.")
     p.add_argument("--no-scm", action="store_true", help="initialize without Git")
-    p.add_argument("-f", "--force", action="store_true",
-                   help="re-initialize an existing repository (the cache is kept)")
+    p.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="re-initialize an existing repository (the cache is kept)",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("add", parents=[quiet], help="Track data files or directories.")
@@ -147,14 +151,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser("checkout", parents=[quiet], help="Restore tracked data from the cache.")
-    p.add_argument("targets", nargs="*", metavar="TARGET",
-                   help=".dvc files, stages, outputs or paths inside tracked directories")
-    p.add_argument("-f", "--force", action="store_true",
-                   help="overwrite or delete workspace data that is not in the cache")
+    p.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help=".dvc files, stages, outputs or paths inside tracked directories",
+    )
+    p.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="overwrite or delete workspace data that is not in the cache",
+    )
     p.add_argument("--relink", action="store_true", help="recreate every file from the cache")
     p.add_argument("--summary", action="store_true", help="print counts instead of paths")
-    p.add_argument("--allow-missing", action="store_true",
-                   help="do not fail for files whose objects are missing from the cache")
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="do not fail for files whose objects are missing from the cache",
+    )
     p.set_defaults(func=cmd_checkout)
 
     p = sub.add_parser("status", parents=[quiet], help="Show changed outputs.")

@@ -111,12 +111,12 @@ class Planner:
         failed, ok = [], []
         for path in create:
             oid = desired[path]
-            if self.cache.exists(oid, legacy=out.legacy):
+            # Only files that exist need this check (a missing object must not make us
+            # replace them); for new files a missing object shows when it is opened.
+            if path not in current or self.cache.exists(oid, legacy=out.legacy):
                 ok.append((path, oid))
             else:
-                failed.append(
-                    Failure(path, oid, "ObjectNotFoundError", f"{oid} is not in the cache")
-                )
+                failed.append(_missing(path, oid))
         replace = frozenset(p for p, _ in ok if p in current)
         touched = [*replace, *delete]
         unsaved = tuple(
@@ -128,6 +128,10 @@ class Planner:
             )
         )
         return OutputPlan(out, existed, tuple(ok), replace, tuple(delete), unsaved, tuple(failed))
+
+
+def _missing(path: str, oid: str) -> Failure:
+    return Failure(path, oid, "ObjectNotFoundError", f"{oid} is not in the cache")
 
 
 def _prune_dirs(root: Path, paths: Sequence[str], stop: str) -> None:
@@ -180,7 +184,10 @@ def apply(
                     oid=None if out.legacy else oid,
                     isexec=out.isexec and not out.is_dir,
                 )
-                state.put(str(root / path), os.stat(root / path), oid, out.hash_name)
+                state.put(str(root / path), os.stat(root / path), oid, out.hash_name, written=True)
+            except FileNotFoundError as exc:
+                src = cache.path(oid, legacy=out.legacy)
+                return Failure.of(path, oid, exc) if src.exists() else _missing(path, oid)
             except (OSError, FreightError) as exc:
                 return Failure.of(path, oid, exc)
             return None

@@ -47,6 +47,8 @@ def _copy(src: str, tmp: str, oid: str | None) -> None:
         while chunk := s.read(CHUNK):
             digest.update(chunk)
             d.write(chunk)
+            if len(chunk) < CHUNK:
+                break  # a short read of a regular file is its end: save a read call
     if oid is not None and digest.hexdigest() != oid:
         raise ObjectCorruptedError(oid, digest.hexdigest(), src)
 
@@ -84,8 +86,8 @@ class Linker:
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-            if kind in ("copy", "reflink"):
-                os.chmod(tmp, self._file_mode | (0o100 if isexec else 0))
+            if isexec and kind in ("copy", "reflink"):
+                os.chmod(tmp, self._file_mode | 0o100)
             os.replace(tmp, dest)
             return kind
         raise LinkError(f"no possible cache link types ({', '.join(self._types)}) for '{dest}'")

@@ -24,6 +24,7 @@ _FINE_MARGIN = 50_000_000  # ns; filesystems with sub-second timestamps
 _COARSE_MARGIN = 2_000_000_000  # ns; filesystems with whole-second timestamps
 
 Row = tuple[int, int, int, str, int]
+_LATER = -1  # hashed_at placeholder: filled in by `save`
 
 
 def _is_trustworthy(st: os.stat_result, hashed_at: int) -> bool:
@@ -69,15 +70,27 @@ class State:
             return None
         return md5 if _is_trustworthy(st, hashed_at) else None
 
-    def put(self, path: str, st: os.stat_result, md5: str, kind: str = "md5") -> None:
-        """Remember `md5` for `path`, taken at or after `st` was read."""
-        row = (st.st_ino, st.st_mtime_ns, st.st_size, md5, time.time_ns())
+    def put(
+        self, path: str, st: os.stat_result, md5: str, kind: str = "md5", *, written: bool = False
+    ) -> None:
+        """Remember `md5` for `path`, whose content was read after `st` was taken.
+
+        `written` marks files freight itself just wrote with that content (checkout): their
+        hash is as good as the content it wrote, so the racy window is measured from the
+        end of the operation (`save`) instead of from now, as DVC records such hashes too.
+        """
+        row = (st.st_ino, st.st_mtime_ns, st.st_size, md5, _LATER if written else time.time_ns())
         self._table(kind)[path] = row
         self._pending[(path, kind)] = row
 
     def save(self) -> None:
         if not self._pending:
             return
+        now = time.time_ns()
+        for key, row in self._pending.items():
+            if row[4] == _LATER:
+                self._pending[key] = row = (*row[:4], now)
+                self._table(key[1])[key[0]] = row
         conn = self._connect()
         with conn:
             conn.executemany(

@@ -130,6 +130,13 @@ class Planner:
         return OutputPlan(out, existed, tuple(ok), replace, tuple(delete), unsaved, tuple(failed))
 
 
+def _size(path: Path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def _missing(path: str, oid: str) -> Failure:
     return Failure(path, oid, "ObjectNotFoundError", f"{oid} is not in the cache")
 
@@ -192,10 +199,9 @@ def apply(
                 return Failure.of(path, oid, exc)
             return None
 
-        size = sum(
-            os.path.getsize(cache.path(oid, legacy=out.legacy)) for _, oid in plan.create[:64]
-        )
-        threads = io_jobs(size, min(64, len(plan.create)), jobs)
+        sample = plan.create[:64]
+        size = sum(_size(cache.path(oid, legacy=out.legacy)) for _, oid in sample)
+        threads = io_jobs(size, len(sample), jobs)
         failed = [f for f in map_batched(one, plan.create, jobs=threads, progress=progress) if f]
         failures.extend(failed)
         done = len(plan.create) - len(failed)

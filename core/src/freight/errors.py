@@ -8,11 +8,13 @@
     ├── PathError (+ValueError)            a target outside the repo or a forbidden name
     ├── ObjectNotFoundError (+FileNotFoundError)
     ├── ObjectCorruptedError               an object whose bytes do not match its oid
+    ├── RemoteError                        a remote request failed (backend error as cause)
     ├── LinkError (+OSError)               no configured link type works
     ├── RepoLockedError                    another process holds the repo lock
     ├── UnsavedChangesError                refusing to overwrite data that is not in the cache
     └── PartialFailureError (result)       some items of an operation failed
-        └── CheckoutError
+        ├── CheckoutError
+        └── TransferError                  some objects failed to upload/download
 
 Messages are meant for users: the CLI prints ``str(err)`` without a traceback, so every
 message names the file or object concerned and, where there is one, the remedy.
@@ -72,6 +74,21 @@ class ObjectCorruptedError(FreightError):
         self.actual = actual
 
 
+class RemoteError(FreightError):
+    """A remote operation failed; `__cause__` holds the backend's exception."""
+
+    exit_code = 1
+
+    def __init__(self, url: str, key: str, cause: BaseException) -> None:
+        detail = str(cause) or type(cause).__name__
+        super().__init__(
+            f"{redact_url(url)}/{key}: {detail}" if key else f"{redact_url(url)}: {detail}"
+        )
+        self.url = redact_url(url)
+        self.key = key
+        self.__cause__ = cause
+
+
 class LinkError(FreightError, OSError):
     """None of the configured link types can create a workspace file."""
 
@@ -92,6 +109,16 @@ class UnsavedChangesError(FreightError):
         self.paths = paths
 
 
+def redact_url(url: str) -> str:
+    """`url` without any password in its user-info part (never print secrets)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    userinfo, _, host = rest.partition("@")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in userinfo else url
+
+
 class PartialFailureError(FreightError):
     """Some items failed; ``result`` holds what succeeded and what did not."""
 
@@ -102,3 +129,9 @@ class PartialFailureError(FreightError):
 
 class CheckoutError(PartialFailureError):
     """Some outputs could not be checked out (for example, objects missing from the cache)."""
+
+
+class TransferError(PartialFailureError):
+    """Some objects failed to upload or download (see `result.failed`)."""
+
+    exit_code = 1

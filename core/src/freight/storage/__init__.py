@@ -1,0 +1,93 @@
+"""Remote object storage behind one small interface, whichever client moves the bytes.
+
+`Storage` is the contract transfer code relies on. Keys are posix paths relative to the
+storage root. Bulk methods take whole batches so each backend can run them its own way
+(a thread pool for fsspec and local folders, asyncio with many requests in flight for
+obstore) and report every item through `on_done(key, error)`: one failing item never
+stops the batch.
+
+Invariants every implementation keeps:
+- `upload` is atomic: a reader sees the old state or the complete object, never a part
+  (object stores' PUT is; local folders, SFTP and WebDAV write a temporary name and rename);
+- `download` streams: memory use does not grow with object size;
+- errors are wrapped once, here, into `freight.errors.RemoteError` with the key and URL.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import BinaryIO, TypeVar
+
+from ..errors import RemoteError
+
+Done = Callable[[str, BaseException | None], None]
+T = TypeVar("T")
+
+
+class Storage(ABC):
+    """An object area at `url`."""
+
+    url: str
+    #: whether listing is possible (HTTP remotes cannot list)
+    can_list: bool = True
+    #: whether uploads are possible (HTTP remotes are read-only)
+    can_write: bool = True
+    #: default number of requests in flight
+    jobs: int = 16
+
+    @abstractmethod
+    def exists(self, keys: Sequence[str], *, jobs: int) -> set[str]:
+        """The subset of `keys` present, one query per key."""
+
+    @abstractmethod
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """Every key under `prefix` (a key prefix, not necessarily a directory)."""
+
+    @abstractmethod
+    def upload(self, items: Sequence[tuple[str, str]], *, jobs: int, on_done: Done) -> None:
+        """Upload `(local_path, key)` pairs."""
+
+    @abstractmethod
+    def download(self, items: Sequence[tuple[str, BinaryIO]], *, jobs: int, on_done: Done) -> None:
+        """Stream each key's bytes into its open binary sink."""
+
+    @abstractmethod
+    def delete(self, keys: Sequence[str]) -> None:
+        """Remove keys (missing keys are not an error)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and connections."""
+
+
+def run_each(
+    items: Sequence[T],
+    work: Callable[[T], object],
+    key_of: Callable[[T], str],
+    *,
+    jobs: int,
+    url: str,
+    on_done: Done,
+) -> None:
+    """Run `work` per item on `jobs` threads and report each outcome; never raise for one.
+
+    A missing object is reported as FileNotFoundError, anything else as RemoteError.
+    """
+
+    def one(item: T) -> None:
+        try:
+            work(item)
+        except FileNotFoundError as exc:
+            on_done(key_of(item), exc)
+        except Exception as exc:  # reported per item, the batch goes on
+            on_done(key_of(item), RemoteError(url, key_of(item), exc))
+        else:
+            on_done(key_of(item), None)
+
+    if jobs <= 1 or len(items) <= 1:
+        for item in items:
+            one(item)
+        return
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, items))

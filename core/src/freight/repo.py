@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
-from . import scm
+from . import scm, sync
 from .adding import Adder
 from .callbacks import DEFAULT_CALLBACK, Callback
 from .checkout import Planner, apply
@@ -23,15 +23,25 @@ from .collect import Selection, find_outputs, select
 from .config import Config, load_config
 from .errors import UnsavedChangesError
 from .ignore import root_rules
+from .inventory import RemoteIndex
 from .layout import DVC_DIR, TMP_DIR, find_root
 from .links import Linker
 from .lock import repo_lock
 from .model import Output
 from .odb import Cache
+from .remotes import open_storage
 from .repo_init import init_repo
-from .results import AddResult, ArtifactRef, CheckoutResult, StatusResult
+from .results import (
+    AddResult,
+    ArtifactRef,
+    CheckoutResult,
+    CloudStatusResult,
+    StatusResult,
+    TransferResult,
+)
 from .state import State
 from .status import output_status
+from .sync import Remote
 
 StrPath = str | os.PathLike[str]
 
@@ -142,6 +152,113 @@ class Repo:
             result = _drop_missing(result)
         return result
 
+    def _open_remote(self, name: str | None, jobs: int | None) -> Remote:
+        config = self.config.remote(name)
+        storage = open_storage(config)
+        index = RemoteIndex(self.tmp_dir, storage.url)
+        return Remote(config.name, storage, index, jobs or config.jobs or storage.jobs)
+
+    def _by_remote(
+        self, targets: Iterable[StrPath] | None, remote: str | None, *, pushing: bool
+    ) -> dict[str | None, list[Selection]]:
+        """Selections grouped by the remote they go to (an output's own `remote` wins)."""
+        groups: dict[str | None, list[Selection]] = {}
+        for sel in self._select(targets):
+            out = sel.output
+            if not out.cache or not out.oid or (pushing and not out.push):
+                continue
+            if remote is not None and out.remote not in (None, remote.lower()):
+                continue
+            groups.setdefault(out.remote or remote, []).append(sel)
+        return groups
+
+    def _transfer(
+        self,
+        direction: str,
+        targets: Iterable[StrPath] | None,
+        remote: str | None,
+        jobs: int | None,
+        callback: Callback,
+    ) -> TransferResult:
+        run = sync.push if direction == "push" else sync.fetch
+        groups = self._by_remote(targets, remote, pushing=direction == "push")
+        if not groups:
+            name = self.config.remote(remote).name
+            return TransferResult(direction, name, ())
+        results = []
+        for name, selections in groups.items():
+            opened = self._open_remote(name, jobs)
+            try:
+                results.append(run(self.cache, opened, selections, callback))
+            finally:
+                opened.close()
+        return _merge(results, direction)
+
+    def push(
+        self,
+        targets: Iterable[StrPath] | None = None,
+        *,
+        remote: str | None = None,
+        jobs: int | None = None,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> TransferResult:
+        """Upload what the remote lacks; a `.dir` only once all its files are there."""
+        with self._lock():
+            return self._transfer("push", targets, remote, jobs, callback)
+
+    def fetch(
+        self,
+        targets: Iterable[StrPath] | None = None,
+        *,
+        remote: str | None = None,
+        jobs: int | None = None,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> TransferResult:
+        """Download what the cache lacks, verifying every object against its oid."""
+        with self._lock():
+            return self._transfer("fetch", targets, remote, jobs, callback)
+
+    def pull(
+        self,
+        targets: Iterable[StrPath] | None = None,
+        *,
+        remote: str | None = None,
+        jobs: int | None = None,
+        force: bool = False,
+        allow_missing: bool = False,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> TransferResult:
+        """`fetch`, then `checkout` of the same targets."""
+        targets = list(targets) if targets is not None else None
+        fetched = self.fetch(targets, remote=remote, jobs=jobs, callback=callback)
+        checked = self.checkout(
+            targets, force=force, allow_missing=allow_missing, callback=callback
+        )
+        return dataclasses.replace(fetched, direction="pull", checkout=checked)
+
+    def cloud_status(
+        self,
+        targets: Iterable[StrPath] | None = None,
+        *,
+        remote: str | None = None,
+        jobs: int | None = None,
+    ) -> CloudStatusResult:
+        """Cache vs remote, like `dvc status -c`."""
+        groups = self._by_remote(targets, remote, pushing=True)
+        changes: dict[str, str] = {}
+        outputs: list[ArtifactRef] = []
+        name = self.config.remote(remote).name if not groups else ""
+        for group, selections in groups.items():
+            opened = self._open_remote(group, jobs)
+            try:
+                result = sync.cloud_status(self.cache, opened, selections)
+            finally:
+                opened.close()
+            name = ",".join(filter(None, (name, result.remote)))
+            changes.update(result.changes)
+            outputs.extend(result.outputs)
+        return CloudStatusResult(name, tuple(outputs), changes)
+
     def status(
         self, targets: Iterable[StrPath] | None = None, *, callback: Callback = DEFAULT_CALLBACK
     ) -> StatusResult:
@@ -161,6 +278,21 @@ class Repo:
         finally:
             self.state.save()
         return StatusResult(tuple(ArtifactRef.of(s.output) for s in selections), changes)
+
+
+def _merge(results: list[TransferResult], direction: str) -> TransferResult:
+    if len(results) == 1:
+        return results[0]
+    return TransferResult(
+        direction=direction,
+        remote=",".join(r.remote for r in results),
+        outputs=tuple(o for r in results for o in r.outputs),
+        transferred=sum(r.transferred for r in results),
+        skipped=sum(r.skipped for r in results),
+        bytes=sum(r.bytes for r in results),
+        failed=tuple(f for r in results for f in r.failed),
+        missing=tuple(f for r in results for f in r.missing),
+    )
 
 
 def _group(out: Output) -> str:

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import CheckoutError
+from .errors import CheckoutError, TransferError
 from .model import Output
 
 
@@ -103,6 +103,54 @@ class StatusResult(_Result):
 
     outputs: tuple[ArtifactRef, ...]
     changes: dict[str, dict[str, str]]
+
+    @property
+    def clean(self) -> bool:
+        return not self.changes
+
+
+@dataclass(frozen=True)
+class TransferResult(_Result):
+    """What `push`, `fetch` or `pull` moved: counts, bytes, and what failed or is missing.
+
+    `missing` lists objects in neither the cache nor the remote (DVC warns about those and
+    carries on); `failed` lists transfers that were attempted and failed. For `pull`,
+    `checkout` holds the checkout that followed the fetch.
+    """
+
+    direction: str
+    remote: str
+    outputs: tuple[ArtifactRef, ...]
+    transferred: int = 0
+    skipped: int = 0
+    bytes: int = 0
+    failed: tuple[Failure, ...] = ()
+    missing: tuple[Failure, ...] = ()
+    checkout: CheckoutResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and (self.checkout is None or self.checkout.ok)
+
+    def raise_for_failures(self) -> None:
+        if self.failed:
+            verb = "upload" if self.direction == "push" else "download"
+            n = len(self.failed)
+            raise TransferError(f"{n} file{'s' if n != 1 else ''} failed to {verb}", self)
+        if self.checkout is not None:
+            self.checkout.raise_for_failures()
+
+    def lineage(self) -> dict[str, Any]:
+        return {path: {**ref, "remote": self.remote} for path, ref in super().lineage().items()}
+
+
+@dataclass(frozen=True)
+class CloudStatusResult(_Result):
+    """Cache vs remote: `{path: "new" | "deleted" | "missing"}` (objects in sync omitted)."""
+
+    remote: str
+    outputs: tuple[ArtifactRef, ...]
+    changes: dict[str, str]
 
     @property
     def clean(self) -> bool:

@@ -1,0 +1,300 @@
+"""Turn a remote's config into storage: the only place that builds clients.
+
+DVC option names (spec §7.5) are mapped to obstore where obstore can express them (S3,
+GCS, Azure, HTTP: the fast path) and to the fsspec filesystem otherwise (s3fs, gcsfs,
+adlfs, sshfs, webdav4, fsspec's http). Backends are optional extras (`freight[s3]`, ...),
+so their modules are imported only when a remote of that kind is opened.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+from .storage import Storage
+from .storage.local import LocalStorage
+
+
+class RemoteLike(Protocol):
+    name: str
+    url: str
+    options: Mapping[str, Any]
+
+
+#: DVC S3 options obstore can express; any other option selects s3fs
+_OBSTORE_S3 = {
+    "endpointurl",
+    "region",
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "ssl_verify",
+    "sse",
+    "sse_kms_key_id",
+    "allow_anonymous_login",
+    "use_ssl",
+    "read_timeout",
+    "connect_timeout",
+}
+_OBSTORE_GS = {"endpointurl", "credentialpath", "allow_anonymous_login", "projectname"}
+_OBSTORE_AZURE = {
+    "connection_string",
+    "account_name",
+    "account_key",
+    "sas_token",
+    "tenant_id",
+    "client_id",
+    "client_secret",
+    "allow_anonymous_login",
+}
+_COMMON = {
+    "jobs",
+    "checksum_jobs",
+    "verify",
+    "version_aware",
+    "worktree",
+    "no_traverse",
+    "type",
+    "shared",
+    "slow_link_warning",
+    "protected",
+}
+_EXTRAS = {
+    "s3": "s3",
+    "gs": "gs",
+    "azure": "azure",
+    "ssh": "ssh",
+    "http": "http",
+    "https": "http",
+    "webdav": "webdav",
+    "webdavs": "webdav",
+}
+
+
+def scheme_of(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    return "" if len(scheme) <= 1 else scheme  # "" for local paths (and C: on Windows)
+
+
+def open_storage(remote: RemoteLike) -> Storage:
+    """Storage for `remote`; raises ConfigError for unknown schemes or missing extras."""
+    scheme = scheme_of(remote.url)
+    opts = {k: v for k, v in remote.options.items() if k not in _COMMON}
+    if scheme in ("", "file"):
+        path = urlsplit(remote.url).path if scheme == "file" else remote.url
+        return LocalStorage(os.path.expanduser(path))
+    builder = _BUILDERS.get(scheme)
+    if builder is None:
+        raise ConfigError(f"remote '{remote.name}': unsupported URL scheme '{scheme}://'")
+    try:
+        return builder(remote.url, opts)
+    except ImportError as exc:
+        raise ConfigError(
+            f"remote '{remote.name}' needs an extra: pip install 'freight[{_EXTRAS[scheme]}]' "
+            f"({exc.name or exc} is missing)"
+        ) from None
+
+
+def _bucket_and_prefix(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.netloc, parts.path.strip("/")
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _s3(url: str, opts: dict[str, Any]) -> Storage:
+    bucket, prefix = _bucket_and_prefix(url)
+    if set(opts) <= _OBSTORE_S3:
+        from obstore.store import S3Store
+
+        from .storage.objectstore import ObstoreStorage
+
+        config: dict[str, Any] = {}
+        client: dict[str, Any] = {}
+        endpoint = opts.get("endpointurl")
+        if endpoint:
+            config["endpoint"] = endpoint
+            client["allow_http"] = endpoint.startswith("http://")
+        for dvc, ours in (
+            ("region", "region"),
+            ("access_key_id", "access_key_id"),
+            ("secret_access_key", "secret_access_key"),
+            ("session_token", "session_token"),
+            ("sse", "server_side_encryption"),
+            ("sse_kms_key_id", "sse_kms_key_id"),
+        ):
+            if opts.get(dvc):
+                config[ours] = opts[dvc]
+        if _flag(opts.get("allow_anonymous_login")):
+            config["skip_signature"] = True
+        if "ssl_verify" in opts and not _flag(opts["ssl_verify"]):
+            client["allow_invalid_certificates"] = True
+        config.setdefault("region", "us-east-1")
+        store = S3Store(bucket, prefix=prefix or None, config=config, client_options=client)
+        return ObstoreStorage(store, url)
+    import s3fs
+
+    from .storage.fsspec import FsspecStorage
+
+    kwargs: dict[str, Any] = {"client_kwargs": {}, "s3_additional_kwargs": {}}
+    mapping = {
+        "access_key_id": "key",
+        "secret_access_key": "secret",
+        "session_token": "token",
+        "profile": "profile",
+    }
+    for dvc, ours in mapping.items():
+        if opts.get(dvc):
+            kwargs[ours] = opts[dvc]
+    if opts.get("endpointurl"):
+        kwargs["client_kwargs"]["endpoint_url"] = opts["endpointurl"]
+    if opts.get("region"):
+        kwargs["client_kwargs"]["region_name"] = opts["region"]
+    if "ssl_verify" in opts:
+        kwargs["client_kwargs"]["verify"] = opts["ssl_verify"]
+    extra = {
+        "acl": "ACL",
+        "sse": "ServerSideEncryption",
+        "sse_kms_key_id": "SSEKMSKeyId",
+        "grant_read": "GrantRead",
+        "grant_read_acp": "GrantReadACP",
+        "grant_write_acp": "GrantWriteACP",
+        "grant_full_control": "GrantFullControl",
+    }
+    for dvc, ours in extra.items():
+        if opts.get(dvc):
+            kwargs["s3_additional_kwargs"][ours] = opts[dvc]
+    if _flag(opts.get("allow_anonymous_login")):
+        kwargs["anon"] = True
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **kwargs)
+    return FsspecStorage(fs, f"{bucket}/{prefix}".rstrip("/"), url, atomic_put=True)
+
+
+def _gs(url: str, opts: dict[str, Any]) -> Storage:
+    bucket, prefix = _bucket_and_prefix(url)
+    from obstore.store import GCSStore
+
+    from .storage.objectstore import ObstoreStorage
+
+    config: dict[str, Any] = {}
+    client: dict[str, Any] = {}
+    if opts.get("endpointurl"):
+        config["base_url"] = opts["endpointurl"]
+        client["allow_http"] = str(opts["endpointurl"]).startswith("http://")
+    if opts.get("credentialpath"):
+        config["service_account"] = opts["credentialpath"]
+    if _flag(opts.get("allow_anonymous_login")) or opts.get("endpointurl"):
+        config["skip_signature"] = _flag(opts.get("allow_anonymous_login", True))
+    store = GCSStore(bucket, prefix=prefix or None, config=config, client_options=client)
+    return ObstoreStorage(store, url)
+
+
+def _azure(url: str, opts: dict[str, Any]) -> Storage:
+    container, prefix = _bucket_and_prefix(url)
+    from obstore.store import AzureStore
+
+    from .storage.objectstore import ObstoreStorage
+
+    config: dict[str, Any] = {}
+    client: dict[str, Any] = {}
+    if opts.get("connection_string"):
+        parts = dict(
+            item.split("=", 1) for item in str(opts["connection_string"]).split(";") if "=" in item
+        )
+        config["account_name"] = parts.get("AccountName", "")
+        if parts.get("AccountKey"):
+            config["account_key"] = parts["AccountKey"]
+        if parts.get("BlobEndpoint"):
+            config["endpoint"] = parts["BlobEndpoint"]
+            client["allow_http"] = parts["BlobEndpoint"].startswith("http://")
+        if parts.get("SharedAccessSignature"):
+            config["sas_key"] = parts["SharedAccessSignature"]
+    for dvc, ours in (
+        ("account_name", "account_name"),
+        ("account_key", "account_key"),
+        ("sas_token", "sas_key"),
+        ("tenant_id", "tenant_id"),
+        ("client_id", "client_id"),
+        ("client_secret", "client_secret"),
+    ):
+        if opts.get(dvc):
+            config[ours] = opts[dvc]
+    if _flag(opts.get("allow_anonymous_login")):
+        config["skip_signature"] = True
+    store = AzureStore(container, prefix=prefix or None, config=config, client_options=client)
+    return ObstoreStorage(store, url)
+
+
+def _http(url: str, opts: dict[str, Any]) -> Storage:
+    from .storage.fsspec import FsspecStorage
+
+    if not opts:
+        from obstore.store import HTTPStore
+
+        from .storage.objectstore import ObstoreStorage
+
+        client = {"allow_http": url.startswith("http://")}
+        return ObstoreStorage(
+            HTTPStore.from_url(url, client_options=client), url, can_list=False, can_write=False
+        )
+    import aiohttp
+    from fsspec.implementations.http import HTTPFileSystem
+
+    client_kwargs: dict[str, Any] = {}
+    if opts.get("user"):
+        client_kwargs["auth"] = aiohttp.BasicAuth(opts["user"], opts.get("password") or "")
+    fs = HTTPFileSystem(client_kwargs=client_kwargs, skip_instance_cache=True)
+    return FsspecStorage(fs, url.rstrip("/"), url, atomic_put=True, can_list=False, can_write=False)
+
+
+def _ssh(url: str, opts: dict[str, Any]) -> Storage:
+    from sshfs import SSHFileSystem
+
+    from .storage.fsspec import FsspecStorage
+
+    parts = urlsplit(url)
+    kwargs: dict[str, Any] = {"port": int(opts.get("port") or parts.port or 22)}
+    user = opts.get("user") or parts.username
+    if user:
+        kwargs["username"] = user
+    if opts.get("password"):
+        kwargs["password"] = opts["password"]
+    if opts.get("keyfile"):
+        kwargs["client_keys"] = [opts["keyfile"]]
+    if opts.get("passphrase"):
+        kwargs["passphrase"] = opts["passphrase"]
+    fs = SSHFileSystem(parts.hostname, skip_instance_cache=True, **kwargs)
+    return FsspecStorage(fs, parts.path.rstrip("/") or "/", url, atomic_put=False, jobs=4)
+
+
+def _webdav(url: str, opts: dict[str, Any]) -> Storage:
+    from webdav4.fsspec import WebdavFileSystem
+
+    from .storage.fsspec import FsspecStorage
+
+    parts = urlsplit(url)
+    scheme = "https" if parts.scheme == "webdavs" else "http"
+    base = f"{scheme}://{parts.netloc}"
+    auth = (opts["user"], opts.get("password") or "") if opts.get("user") else None
+    fs = WebdavFileSystem(base, auth=auth, skip_instance_cache=True)
+    return FsspecStorage(fs, parts.path.strip("/"), url, atomic_put=False, jobs=8)
+
+
+_BUILDERS = {
+    "s3": _s3,
+    "gs": _gs,
+    "gcs": _gs,
+    "azure": _azure,
+    "az": _azure,
+    "http": _http,
+    "https": _http,
+    "ssh": _ssh,
+    "sftp": _ssh,
+    "webdav": _webdav,
+    "webdavs": _webdav,
+}

@@ -1,0 +1,232 @@
+"""Push, fetch and cloud status for selected outputs against one remote.
+
+Collect the objects the outputs use (loading `.dir` manifests from the cache, or fetching
+them first), ask each side what it holds (cache: one stat or listing; remote: index, then
+the cheaper of listing and querying), plan in `transfer`, then move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .callbacks import Callback
+from .collect import Selection
+from .errors import FreightError
+from .inventory import RemoteIndex
+from .odb import Cache
+from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
+from .storage import Storage
+from .transfer import (
+    Obj,
+    Outcome,
+    Wanted,
+    download,
+    members,
+    plan_fetch,
+    plan_push,
+    remote_present,
+    upload,
+)
+
+
+@dataclass
+class Remote:
+    """An opened remote: its name, storage, index and transfer parallelism."""
+
+    name: str
+    storage: Storage
+    index: RemoteIndex
+    jobs: int
+
+    def close(self) -> None:
+        self.index.close()
+        self.storage.close()
+
+
+def _cached(cache: Cache, objs: set[Obj]) -> set[str]:
+    by_layout: dict[bool, set[str]] = {}
+    for o in objs:
+        by_layout.setdefault(o.legacy, set()).add(o.oid)
+    keys = set()
+    for legacy, oids in by_layout.items():
+        gone = cache.missing(oids, legacy=legacy)
+        keys.update(Obj(oid, legacy).key for oid in oids - gone)
+    return keys
+
+
+def wanted(cache: Cache, selections: Sequence[Selection]) -> tuple[Wanted, list[Obj]]:
+    """Objects of the selections; `.dir`s not in the cache come back separately."""
+    files: list[Obj] = []
+    dirs: list[tuple[Obj, tuple[Obj, ...]]] = []
+    absent: list[Obj] = []
+    for sel in selections:
+        out = sel.output
+        obj = Obj(out.oid or "", out.legacy, out.path)
+        if not out.is_dir:
+            files.append(obj)
+        elif cache.exists(obj.oid, legacy=obj.legacy):
+            dirs.append((obj, tuple(members(cache, obj, sel.subpath))))
+        else:
+            absent.append(obj)
+    return Wanted(tuple(files), tuple(dirs)), absent
+
+
+def _refs(selections: Sequence[Selection]) -> tuple[ArtifactRef, ...]:
+    return tuple(ArtifactRef.of(s.output) for s in selections)
+
+
+def push(
+    cache: Cache, remote: Remote, selections: Sequence[Selection], callback: Callback
+) -> TransferResult:
+    want, absent = wanted(cache, selections)
+    objs = want.all() | set(absent)
+    local = _cached(cache, objs)
+    on_remote = remote_present(
+        remote.storage, remote.index, {o.key for o in objs}, jobs=remote.jobs
+    )
+    plan = plan_push(Wanted(want.files + tuple(absent), want.dirs), local, on_remote)
+    callback.set_size(len(plan.files) + len(plan.dirs))
+    outcome = upload(
+        remote.storage, cache, plan.files, jobs=remote.jobs, progress=callback.relative_update
+    )
+    remote.index.add(o.key for o in outcome.done)
+    landed = on_remote | {o.key for o in outcome.done}
+    ready = [tree for tree, keys in plan.dirs if keys <= landed]
+    trees = upload(
+        remote.storage, cache, ready, jobs=remote.jobs, progress=callback.relative_update
+    )
+    remote.index.add(o.key for o in trees.done)
+    skipped = [
+        Failure(t.path, t.oid, "IncompleteDirectory", "not uploaded: some of its files are missing")
+        for t, keys in plan.dirs
+        if not keys <= landed
+    ]
+    return _result("push", remote, selections, outcome, trees, len(objs), plan.missing, skipped)
+
+
+def _result(
+    direction: str,
+    remote: Remote,
+    selections: Sequence[Selection],
+    first: Outcome,
+    second: Outcome,
+    total: int,
+    missing: Sequence[Obj],
+    extra_failed: Sequence[Failure] = (),
+) -> TransferResult:
+    moved = len(first.done) + len(second.done)
+    failed = (*first.failed, *second.failed, *extra_failed)
+    return TransferResult(
+        direction=direction,
+        remote=remote.name,
+        outputs=_refs(selections),
+        transferred=moved,
+        skipped=total - moved - len(failed) - len(missing),
+        bytes=first.bytes + second.bytes,
+        failed=failed,
+        missing=tuple(
+            Failure(
+                o.path,
+                o.oid,
+                "ObjectNotFoundError",
+                f"{o.oid} is neither in the cache nor on the remote",
+            )
+            for o in missing
+        ),
+    )
+
+
+def fetch(
+    cache: Cache, remote: Remote, selections: Sequence[Selection], callback: Callback
+) -> TransferResult:
+    want, absent = wanted(cache, selections)
+    on_remote = remote_present(
+        remote.storage, remote.index, {o.key for o in absent}, jobs=remote.jobs
+    )
+    trees_todo, trees_missing = plan_fetch(absent, set(), on_remote)
+    trees = download(
+        remote.storage,
+        cache,
+        trees_todo,
+        jobs=remote.jobs,
+        index=remote.index,
+        progress=callback.relative_update,
+    )
+    extra: list[Failure] = []
+    dirs = list(want.dirs)
+    fetched = {t.oid for t in trees.done}
+    for sel in selections:
+        out = sel.output
+        if out.is_dir and out.oid in fetched:
+            tree = Obj(out.oid, out.legacy, out.path)
+            try:
+                dirs.append((tree, tuple(members(cache, tree, sel.subpath))))
+            except FreightError as exc:
+                extra.append(Failure.of(out.path, out.oid, exc))
+    files = set(want.files)
+    for _tree, objs in dirs:
+        files.update(objs)
+    local = _cached(cache, files)
+    unknown = {o.key for o in files} - local
+    on_remote = remote_present(remote.storage, remote.index, unknown, jobs=remote.jobs)
+    todo, missing = plan_fetch(files, local, on_remote)
+    callback.set_size(len(todo) + len(trees_todo))
+    outcome = download(
+        remote.storage,
+        cache,
+        todo,
+        jobs=remote.jobs,
+        index=remote.index,
+        progress=callback.relative_update,
+    )
+    return _result(
+        "fetch",
+        remote,
+        selections,
+        trees,
+        outcome,
+        len(files) + len(absent),
+        [*trees_missing, *missing],
+        extra,
+    )
+
+
+def cloud_status(
+    cache: Cache, remote: Remote, selections: Sequence[Selection]
+) -> CloudStatusResult:
+    """DVC's `status -c`: new (only local), deleted (only remote), missing (neither)."""
+    want, absent = wanted(cache, selections)
+    if absent:  # like DVC, fetch `.dir`s so their files can be listed
+        on_remote = remote_present(
+            remote.storage, remote.index, {o.key for o in absent}, jobs=remote.jobs
+        )
+        todo, _ = plan_fetch(absent, set(), on_remote)
+        download(
+            remote.storage,
+            cache,
+            todo,
+            jobs=remote.jobs,
+            index=remote.index,
+            progress=lambda _n: None,
+        )
+        want, absent = wanted(cache, selections)
+    objs = want.all() | set(absent)
+    local = _cached(cache, objs)
+    on_remote = remote_present(
+        remote.storage, remote.index, {o.key for o in objs}, jobs=remote.jobs
+    )
+    changes: dict[str, str] = {}
+    for obj in sorted(objs, key=lambda o: o.path):
+        state = _state(obj.key in local, obj.key in on_remote)
+        if state is not None and obj.path not in changes:
+            changes[obj.path] = state
+    return CloudStatusResult(remote.name, _refs(selections), changes)
+
+
+def _state(local: bool, remote: bool) -> str | None:
+    if local and remote:
+        return None
+    if local:
+        return "new"
+    return "deleted" if remote else "missing"

@@ -1,0 +1,228 @@
+"""Push and fetch objects between the cache and a remote.
+
+`plan_push`/`plan_fetch` are pure: they take what is wanted and what each side holds and
+say what to move. `push`/`fetch` carry a plan out in batches and return a TransferResult.
+
+Ordering (spec §8.5, §9.1): a directory's files go before its `.dir`, and a `.dir` is
+never uploaded while any of its files failed or is missing, so a `.dir` on a remote
+always means the whole directory is there (DVC relies on this). Downloads land in a
+temporary file next to their final place, are verified against their oid, and only then
+renamed into the cache (read-only): a corrupt or partial object never enters the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import ObjectCorruptedError
+from .fsutil import tmp_name
+from .hashing import md5_file
+from .inventory import RemoteIndex, present
+from .layout import object_relpath
+from .odb import OBJECT_MODE, Cache
+from .results import Failure
+from .storage import Storage
+
+
+@dataclass(frozen=True, order=True)
+class Obj:
+    """An object to move: its oid, its layout and a workspace path naming it."""
+
+    oid: str
+    legacy: bool = False
+    path: str = field(default="", compare=False)
+
+    @property
+    def key(self) -> str:
+        return object_relpath(self.oid, legacy=self.legacy)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """Objects of some outputs: loose files, and directories with their files."""
+
+    files: tuple[Obj, ...] = ()
+    dirs: tuple[tuple[Obj, tuple[Obj, ...]], ...] = ()
+
+    def all(self) -> set[Obj]:
+        objs = set(self.files)
+        for tree, members in self.dirs:
+            objs.add(tree)
+            objs.update(members)
+        return objs
+
+
+@dataclass(frozen=True)
+class PushPlan:
+    files: tuple[Obj, ...]  # upload first
+    dirs: tuple[tuple[Obj, frozenset[str]], ...]  # then each .dir whose member keys all made it
+    missing: tuple[Obj, ...]  # in neither place
+
+
+def plan_push(wanted: Wanted, local: set[str], remote: set[str]) -> PushPlan:
+    """Pure: what to upload, in which order, and what is missing everywhere."""
+    files = {o for o in wanted.files}
+    dirs = []
+    for tree, members in wanted.dirs:
+        files.update(members)
+        if tree.key not in remote and tree.key in local:
+            dirs.append((tree, frozenset(m.key for m in members)))
+    upload = sorted(o for o in files if o.key in local and o.key not in remote)
+    missing = sorted(o for o in wanted.all() if o.key not in local and o.key not in remote)
+    return PushPlan(tuple(upload), tuple(sorted(dirs)), tuple(missing))
+
+
+def plan_fetch(
+    wanted: Iterable[Obj], local: set[str], remote: set[str]
+) -> tuple[list[Obj], list[Obj]]:
+    """Pure: the objects to download, and those in neither place."""
+    objs = sorted(set(wanted))
+    todo = [o for o in objs if o.key not in local and o.key in remote]
+    missing = [o for o in objs if o.key not in local and o.key not in remote]
+    return todo, missing
+
+
+@dataclass
+class Outcome:
+    """Mutable tally of one batch (kept inside this module; results are frozen)."""
+
+    done: list[Obj] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    bytes: int = 0
+
+
+def upload(
+    storage: Storage,
+    cache: Cache,
+    objs: Sequence[Obj],
+    *,
+    jobs: int,
+    progress: Callable[[int], None],
+) -> Outcome:
+    outcome = Outcome()
+    by_key = {o.key: o for o in objs}
+
+    def done(key: str, err: BaseException | None) -> None:
+        obj = by_key[key]
+        if err is None:
+            outcome.done.append(obj)
+            outcome.bytes += os.path.getsize(cache.path(obj.oid, legacy=obj.legacy))
+        else:
+            outcome.failed.append(Failure.of(obj.path, obj.oid, err))
+        progress(1)
+
+    items = [(str(cache.path(o.oid, legacy=o.legacy)), o.key) for o in objs]
+    storage.upload(items, jobs=jobs, on_done=done)
+    return outcome
+
+
+class _Sink:
+    """A temporary file in the cache that hashes what is written to it."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = tmp_name(dest)
+        self.file: BinaryIO = open(self.tmp, "xb")  # noqa: SIM115 - closed in finish()
+        self.md5 = hashlib.md5()
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.md5.update(data)
+        self.size += len(data)
+        return self.file.write(data)
+
+    def seek(self, pos: int) -> int:
+        if pos == 0:
+            self.md5 = hashlib.md5()
+            self.size = 0
+        return self.file.seek(pos)
+
+    def truncate(self) -> int:
+        return self.file.truncate()
+
+    def discard(self) -> None:
+        self.file.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def finish(self, obj: Obj) -> None:
+        """Verify against the oid, then move into place read-only; raises on mismatch."""
+        self.file.close()
+        if obj.oid.endswith(".dir"):
+            actual = self.md5.hexdigest() + ".dir"
+        elif obj.legacy:
+            actual = md5_file(self.tmp, legacy=True)
+        else:
+            actual = self.md5.hexdigest()
+        if actual != obj.oid:
+            self.tmp.unlink(missing_ok=True)
+            raise ObjectCorruptedError(obj.oid, actual, "the remote")
+        os.chmod(self.tmp, OBJECT_MODE)
+        os.replace(self.tmp, self.dest)
+
+
+def download(
+    storage: Storage,
+    cache: Cache,
+    objs: Sequence[Obj],
+    *,
+    jobs: int,
+    index: RemoteIndex | None,
+    progress: Callable[[int], None],
+) -> Outcome:
+    """Download and verify objects into the cache; failures are collected per object."""
+    outcome = Outcome()
+    sinks = {o.key: _Sink(cache.path(o.oid, legacy=o.legacy)) for o in objs}
+    by_key = {o.key: o for o in objs}
+    gone: list[str] = []
+
+    def done(key: str, err: BaseException | None) -> None:
+        obj, sink = by_key[key], sinks[key]
+        try:
+            if err is not None:
+                raise err
+            sink.finish(obj)
+        except Exception as exc:
+            sink.discard()
+            if isinstance(exc, FileNotFoundError):
+                gone.append(key)
+                exc = FileNotFoundError(f"{obj.oid} is not on the remote {storage.url}")
+            outcome.failed.append(Failure.of(obj.path, obj.oid, exc))
+        else:
+            outcome.done.append(obj)
+            outcome.bytes += sink.size
+        progress(1)
+
+    try:
+        storage.download([(o.key, sinks[o.key]) for o in objs], jobs=jobs, on_done=done)
+    finally:
+        for sink in sinks.values():
+            if not sink.file.closed:
+                sink.discard()
+        if index is not None and gone:
+            index.discard(gone)  # it remembered objects the remote no longer has
+    return outcome
+
+
+def remote_present(storage: Storage, index: RemoteIndex, keys: set[str], *, jobs: int) -> set[str]:
+    """Keys on the remote: those the index knows, plus a check of the rest."""
+    known = index.known(keys)
+    found = present(storage, keys - known, jobs=jobs)
+    index.add(found)
+    return known | found
+
+
+def members(cache: Cache, tree: Obj, subpath: str = "") -> list[Obj]:
+    """The file objects a cached `.dir` lists (those under `subpath` if given)."""
+    parsed = cache.load_tree(tree.oid, legacy=tree.legacy)
+    prefix = subpath + "/"
+    return [
+        Obj(e.md5, tree.legacy, f"{tree.path}/{e.relpath}")
+        for e in parsed.entries
+        if not subpath or e.relpath == subpath or e.relpath.startswith(prefix)
+    ]

@@ -41,10 +41,11 @@ class OutputPlan:
     delete: tuple[str, ...] = ()
     unsaved: tuple[str, ...] = ()
     failed: tuple[Failure, ...] = ()
+    make_root: bool = False  # a directory output that does not exist (it may be empty)
 
     @property
     def changes(self) -> bool:
-        return bool(self.create or self.delete)
+        return bool(self.create or self.delete or self.make_root)
 
 
 def diff(
@@ -127,7 +128,10 @@ class Planner:
                 and not self.cache.exists(current[p], legacy=out.legacy)
             )
         )
-        return OutputPlan(out, existed, tuple(ok), replace, tuple(delete), unsaved, tuple(failed))
+        make_root = out.is_dir and not subpath and not (self.root / out.path).is_dir()
+        return OutputPlan(
+            out, existed, tuple(ok), replace, tuple(delete), unsaved, tuple(failed), make_root
+        )
 
 
 def _size(path: Path) -> int:
@@ -178,6 +182,8 @@ def apply(
         _prune_dirs(root, plan.delete, out.path)
         if out.is_dir and (root / out.path).is_file():
             os.unlink(root / out.path)
+        if plan.make_root:
+            os.makedirs(root / out.path, exist_ok=True)
         for parent in sorted({posixpath.dirname(p) for p, _ in plan.create}):
             if parent:
                 os.makedirs(root / parent, exist_ok=True)

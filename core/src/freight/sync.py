@@ -18,6 +18,7 @@ from .odb import Cache
 from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
 from .storage import Storage
 from .transfer import (
+    Dir,
     Obj,
     Outcome,
     Wanted,
@@ -58,7 +59,7 @@ def _cached(cache: Cache, objs: set[Obj]) -> set[str]:
 def wanted(cache: Cache, selections: Sequence[Selection]) -> tuple[Wanted, list[Obj]]:
     """Objects of the selections; `.dir`s not in the cache come back separately."""
     files: list[Obj] = []
-    dirs: list[tuple[Obj, tuple[Obj, ...]]] = []
+    dirs: list[Dir] = []
     absent: list[Obj] = []
     for sel in selections:
         out = sel.output
@@ -66,10 +67,16 @@ def wanted(cache: Cache, selections: Sequence[Selection]) -> tuple[Wanted, list[
         if not out.is_dir:
             files.append(obj)
         elif cache.exists(obj.oid, legacy=obj.legacy):
-            dirs.append((obj, tuple(members(cache, obj, sel.subpath))))
+            dirs.append(_dir(cache, obj, sel.subpath))
         else:
             absent.append(obj)
     return Wanted(tuple(files), tuple(dirs)), absent
+
+
+def _dir(cache: Cache, tree: Obj, subpath: str) -> Dir:
+    complete = members(cache, tree)
+    wanted = members(cache, tree, subpath) if subpath else complete
+    return Dir(tree, tuple(wanted), frozenset(o.key for o in complete))
 
 
 def _refs(selections: Sequence[Selection]) -> tuple[ArtifactRef, ...]:
@@ -92,15 +99,22 @@ def push(
     )
     remote.index.add(o.key for o in outcome.done)
     landed = on_remote | {o.key for o in outcome.done}
-    ready = [tree for tree, keys in plan.dirs if keys <= landed]
+    ready = [d.tree for d in plan.dirs if d.complete <= landed]
     trees = upload(
         remote.storage, cache, ready, jobs=remote.jobs, progress=callback.relative_update
     )
     remote.index.add(o.key for o in trees.done)
+    # A .dir held back because a file we tried to send is missing or failed is a failure;
+    # one held back only because a granular push sent part of it is not.
     skipped = [
-        Failure(t.path, t.oid, "IncompleteDirectory", "not uploaded: some of its files are missing")
-        for t, keys in plan.dirs
-        if not keys <= landed
+        Failure(
+            d.tree.path,
+            d.tree.oid,
+            "IncompleteDirectory",
+            "not uploaded: some of its files are missing",
+        )
+        for d in plan.dirs
+        if not {m.key for m in d.members} <= landed
     ]
     return _result("push", remote, selections, outcome, trees, len(objs), plan.missing, skipped)
 
@@ -161,12 +175,12 @@ def fetch(
         if out.is_dir and out.oid in fetched:
             tree = Obj(out.oid, out.legacy, out.path)
             try:
-                dirs.append((tree, tuple(members(cache, tree, sel.subpath))))
+                dirs.append(_dir(cache, tree, sel.subpath))
             except FreightError as exc:
                 extra.append(Failure.of(out.path, out.oid, exc))
     files = set(want.files)
-    for _tree, objs in dirs:
-        files.update(objs)
+    for d in dirs:
+        files.update(d.members)
     local = _cached(cache, files)
     unknown = {o.key for o in files} - local
     on_remote = remote_present(remote.storage, remote.index, unknown, jobs=remote.jobs)

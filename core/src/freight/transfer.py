@@ -43,38 +43,51 @@ class Obj:
 
 
 @dataclass(frozen=True)
+class Dir:
+    """A `.dir` object, the member objects wanted, and the keys of all its members.
+
+    `complete` is all members even when only some are wanted (a granular target): a `.dir`
+    may reach a remote only when every one of them is there.
+    """
+
+    tree: Obj
+    members: tuple[Obj, ...]
+    complete: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Wanted:
     """Objects of some outputs: loose files, and directories with their files."""
 
     files: tuple[Obj, ...] = ()
-    dirs: tuple[tuple[Obj, tuple[Obj, ...]], ...] = ()
+    dirs: tuple[Dir, ...] = ()
 
     def all(self) -> set[Obj]:
         objs = set(self.files)
-        for tree, members in self.dirs:
-            objs.add(tree)
-            objs.update(members)
+        for d in self.dirs:
+            objs.add(d.tree)
+            objs.update(d.members)
         return objs
 
 
 @dataclass(frozen=True)
 class PushPlan:
     files: tuple[Obj, ...]  # upload first
-    dirs: tuple[tuple[Obj, frozenset[str]], ...]  # then each .dir whose member keys all made it
+    dirs: tuple[Dir, ...]  # then each .dir whose members all made it
     missing: tuple[Obj, ...]  # in neither place
 
 
 def plan_push(wanted: Wanted, local: set[str], remote: set[str]) -> PushPlan:
     """Pure: what to upload, in which order, and what is missing everywhere."""
-    files = {o for o in wanted.files}
+    files = set(wanted.files)
     dirs = []
-    for tree, members in wanted.dirs:
-        files.update(members)
-        if tree.key not in remote and tree.key in local:
-            dirs.append((tree, frozenset(m.key for m in members)))
+    for d in wanted.dirs:
+        files.update(d.members)
+        if d.tree.key not in remote and d.tree.key in local:
+            dirs.append(d)
     upload = sorted(o for o in files if o.key in local and o.key not in remote)
     missing = sorted(o for o in wanted.all() if o.key not in local and o.key not in remote)
-    return PushPlan(tuple(upload), tuple(sorted(dirs)), tuple(missing))
+    return PushPlan(tuple(upload), tuple(dirs), tuple(missing))
 
 
 def plan_fetch(

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..callbacks import Callback
 from ..repo import Repo
-from ..results import CheckoutResult, StatusResult
+from ..results import CheckoutResult, CloudStatusResult, StatusResult, TransferResult
 
 
 class TqdmCallback(Callback):
@@ -105,6 +105,113 @@ def cmd_checkout(args: argparse.Namespace) -> int:
     return 0
 
 
+def _files(n: int, verb: str) -> str:
+    return f"{n} file{'s' if n != 1 else ''} {verb}"
+
+
+def _report_missing(result: TransferResult) -> None:
+    if result.missing:
+        lines = "\n".join(f"name: {m.path}, md5: {m.oid}" for m in result.missing)
+        print(
+            "WARNING: Some of the cache files do not exist neither locally nor on remote. "
+            f"Missing cache files:\n{lines}",
+            file=sys.stderr,
+        )
+
+
+def _transfer_failed(result: TransferResult, action: str) -> int:
+    for failure in result.failed:
+        print(
+            f"ERROR: failed to transfer '{failure.oid}' ({failure.path}): {failure.message}",
+            file=sys.stderr,
+        )
+    verb = "upload" if result.direction == "push" else "download"
+    n = len(result.failed)
+    print(
+        f"ERROR: failed to {action} data to the cloud - {_files(n, 'failed to ' + verb)}".replace(
+            "files failed to", "files failed to"
+        ).replace(" file failed", " file failed"),
+        file=sys.stderr,
+    )
+    return 1
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    with Repo() as repo:
+        result = repo.push(
+            _targets(args.targets) or None,
+            remote=args.remote,
+            jobs=args.jobs,
+            callback=_progress("file"),
+        )
+    _report_missing(result)
+    if result.failed:
+        return _transfer_failed(result, "push")
+    print(
+        _files(result.transferred, "pushed") if result.transferred else "Everything is up to date."
+    )
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    with Repo() as repo:
+        result = repo.fetch(
+            _targets(args.targets) or None,
+            remote=args.remote,
+            jobs=args.jobs,
+            callback=_progress("file"),
+        )
+    _report_missing(result)
+    if result.failed:
+        return _transfer_failed(result, "fetch")
+    print(
+        _files(result.transferred, "fetched") if result.transferred else "Everything is up to date."
+    )
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    with Repo() as repo:
+        result = repo.pull(
+            _targets(args.targets) or None,
+            remote=args.remote,
+            jobs=args.jobs,
+            force=args.force,
+            allow_missing=args.allow_missing,
+            callback=_progress("file"),
+        )
+    _report_missing(result)
+    checkout = result.checkout
+    if checkout is not None:
+        print_checkout(checkout, summary=False)
+    if result.failed:
+        return _transfer_failed(result, "pull")
+    if checkout is not None and not checkout.ok:
+        names = "\n".join(sorted({f.path for f in checkout.failed}))
+        print(
+            "ERROR: failed to pull data from the cloud - Checkout failed for following "
+            f"targets:\n{names}\nIs your cache up to date?",
+            file=sys.stderr,
+        )
+        return 1
+    parts = [_files(result.transferred, "fetched")] if result.transferred else []
+    if checkout is not None and checkout_summary(checkout):
+        parts.extend(checkout_summary(checkout).replace(" and ", ", ").split(", "))
+    if not parts:
+        print("Everything is up to date.")
+    else:
+        print(", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+    return 0
+
+
+def print_cloud_status(result: CloudStatusResult) -> None:
+    if result.clean:
+        print(f"Cache and remote '{result.remote}' are in sync.")
+        return
+    for path, state in result.changes.items():
+        print(f"\t{state + ':':<20}{path}")
+
+
 def print_status(result: StatusResult) -> None:
     if result.clean:
         if not result.outputs:
@@ -120,6 +227,16 @@ def print_status(result: StatusResult) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.cloud or args.remote:
+        with Repo() as repo:
+            cloud = repo.cloud_status(
+                _targets(args.targets) or None, remote=args.remote, jobs=args.jobs
+            )
+        if args.json:
+            print(json.dumps(cloud.changes))
+        elif not args.quiet:
+            print_cloud_status(cloud)
+        return 0
     with Repo() as repo:
         result = repo.status(_targets(args.targets) or None)
     if args.json:
@@ -175,4 +292,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("status", parents=[quiet], help="Show changed outputs.")
     p.add_argument("targets", nargs="*", metavar="TARGET", help="limit to these targets")
     p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.add_argument("-c", "--cloud", action="store_true", help="compare the cache with a remote")
+    p.add_argument("-r", "--remote", help="remote to compare with (implies --cloud)")
+    p.add_argument("-j", "--jobs", type=int, help="parallel requests to the remote")
     p.set_defaults(func=cmd_status)
+
+    for name, func, text in (
+        ("push", cmd_push, "Upload tracked data the remote lacks."),
+        ("fetch", cmd_fetch, "Download tracked data the cache lacks."),
+        ("pull", cmd_pull, "Fetch tracked data and check it out."),
+    ):
+        p = sub.add_parser(name, parents=[quiet], help=text)
+        p.add_argument(
+            "targets",
+            nargs="*",
+            metavar="TARGET",
+            help=".dvc files, stages, outputs or paths inside tracked directories",
+        )
+        p.add_argument("-r", "--remote", help="remote to use (default: core.remote)")
+        p.add_argument("-j", "--jobs", type=int, help="parallel transfers (default: per remote)")
+        if name == "pull":
+            p.add_argument(
+                "-f",
+                "--force",
+                action="store_true",
+                help="overwrite or delete workspace data that is not in the cache",
+            )
+            p.add_argument(
+                "--allow-missing",
+                action="store_true",
+                help="do not fail for files missing from the cache and remote",
+            )
+        p.set_defaults(func=func)

@@ -18,11 +18,21 @@ from .errors import (
     PartialFailureError,
     PathError,
     RemoteNotFoundError,
+    RemoteError,
     RepoLockedError,
+    TransferError,
     UnsavedChangesError,
 )
 from .repo import Repo
-from .results import AddResult, ArtifactRef, CheckoutResult, Failure, StatusResult
+from .results import (
+    AddResult,
+    ArtifactRef,
+    CheckoutResult,
+    CloudStatusResult,
+    Failure,
+    StatusResult,
+    TransferResult,
+)
 
 __version__ = "0.1.0"
 
@@ -33,6 +43,7 @@ __all__ = [
     "Callback",
     "CheckoutError",
     "CheckoutResult",
+    "CloudStatusResult",
     "ConfigError",
     "Failure",
     "FreightError",
@@ -44,10 +55,13 @@ __all__ = [
     "ObjectNotFoundError",
     "PartialFailureError",
     "PathError",
+    "RemoteError",
     "RemoteNotFoundError",
     "Repo",
     "RepoLockedError",
     "StatusResult",
+    "TransferError",
+    "TransferResult",
     "UnsavedChangesError",
     "__version__",
 ]

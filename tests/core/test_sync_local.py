@@ -1,0 +1,151 @@
+"""push / fetch / pull / status -c against a local-folder remote, with faults."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from freight import Repo, TransferError
+
+
+def write_config(root: Path, remote: Path) -> None:
+    (root / ".dvc/config").write_text(
+        f"[core]\n    no_scm = True\n    remote = r\n['remote \"r\"']\n    url = {remote}\n"
+    )
+
+
+def make(root: Path, files: dict[str, bytes], remote: Path) -> Repo:
+    repo = Repo.init(root, no_scm=True)
+    write_config(root, remote)
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    repo.close()
+    return Repo(root)
+
+
+def clone(src: Path, dest: Path, remote: Path) -> Repo:
+    dest.mkdir()
+    for dvcfile in (p for p in src.glob("*.dvc") if p.is_file()):
+        shutil.copy(dvcfile, dest)
+    return make(dest, {}, remote)
+
+
+FILES = {"data/a.txt": b"a\n", "data/sub/b.txt": b"b\n", "data/dup": b"a\n", "solo.bin": b"s"}
+
+
+def test_push_pull_roundtrip_and_noop(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    repo = make(tmp_path / "src", FILES, remote)
+    repo.add(["data", "solo.bin"])
+    first = repo.push()
+    assert (first.transferred, first.ok) == (4, True)  # 3 distinct files + the .dir
+    assert repo.push().transferred == 0
+    assert repo.cloud_status().clean
+    other = clone(tmp_path / "src", tmp_path / "dest", remote)
+    pulled = other.pull()
+    assert pulled.ok and pulled.transferred == 4
+    assert pulled.checkout is not None and pulled.checkout.files_added == 4
+    for rel, data in FILES.items():
+        assert (tmp_path / "dest" / rel).read_bytes() == data
+    assert pulled.lineage()["data"]["remote"] == "r"
+
+
+def test_granular_pull_fetches_only_the_subtree(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    repo = make(tmp_path / "src", FILES, remote)
+    repo.add(["data"])
+    repo.push()
+    other = clone(tmp_path / "src", tmp_path / "dest", remote)
+    result = other.pull(["data/sub/b.txt"])
+    assert result.transferred == 2  # the .dir and b.txt
+    files = sorted(
+        p.relative_to(tmp_path / "dest").as_posix()
+        for p in (tmp_path / "dest/data").rglob("*")
+        if p.is_file()
+    )
+    assert files == ["data/sub/b.txt"]
+
+
+def test_corrupt_remote_object_is_never_checked_out(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    repo = make(tmp_path / "src", FILES, remote)
+    repo.add(["data"])
+    repo.push()
+    oid = hashlib.md5(b"b\n").hexdigest()
+    obj = remote / "files/md5" / oid[:2] / oid[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(b"evil\n")
+    other = clone(tmp_path / "src", tmp_path / "dest", remote)
+    result = other.pull()
+    assert [(f.path, f.kind) for f in result.failed] == [("data/sub/b.txt", "ObjectCorruptedError")]
+    assert not (tmp_path / "dest/data/sub/b.txt").exists()
+    assert (tmp_path / "dest/data/a.txt").read_bytes() == b"a\n"
+    assert not other.cache.exists(oid)
+    with pytest.raises(TransferError, match="1 file failed to download"):
+        result.raise_for_failures()
+
+
+def test_lost_remote_object_corrects_the_index(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    repo = make(tmp_path / "src", FILES, remote)
+    repo.add(["solo.bin"])
+    repo.push()
+    oid = hashlib.md5(b"s").hexdigest()
+    obj = remote / "files/md5" / oid[:2] / oid[2:]
+    obj.chmod(0o644)
+    obj.unlink()
+    assert repo.cloud_status().clean  # the index remembers it: push/status trust the index
+    other = clone(tmp_path / "src", tmp_path / "dest", remote)
+    shutil.copytree(
+        tmp_path / "src/.dvc/tmp/freight/remotes", tmp_path / "dest/.dvc/tmp/freight/remotes"
+    )
+    failed = other.fetch()
+    assert [f.kind for f in failed.failed] == ["FileNotFoundError"]
+    assert "solo" in failed.failed[0].path
+    assert other.cloud_status().changes == {"solo.bin": "missing"}  # index corrected
+    shutil.copytree(
+        tmp_path / "dest/.dvc/tmp/freight/remotes",
+        tmp_path / "src/.dvc/tmp/freight/remotes",
+        dirs_exist_ok=True,
+    )
+    assert repo.push().transferred == 1
+
+
+def test_killed_push_leaves_no_partial_objects(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    files = {f"data/{i:04d}.bin": os.urandom(64 * 1024) for i in range(600)}
+    repo = make(tmp_path / "src", files, remote)
+    repo.add(["data"])
+    repo.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "freight", "push"],
+        cwd=tmp_path / "src",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(remote.rglob("*")):
+        time.sleep(0.01)
+    time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    for path in remote.rglob("*"):
+        if path.is_file() and not path.name.endswith(".tmp"):
+            name = path.parent.name + path.name
+            assert hashlib.md5(path.read_bytes()).hexdigest() == name.removesuffix(
+                ".dir"
+            ) or name.endswith(".dir")
+    with Repo(tmp_path / "src") as again:
+        assert again.push().ok
+        assert again.cloud_status().clean
+    other = clone(tmp_path / "src", tmp_path / "dest", remote)
+    assert other.pull().ok
+    assert (tmp_path / "dest/data/0599.bin").read_bytes() == files["data/0599.bin"]

@@ -148,3 +148,19 @@ def test_killed_push_leaves_no_partial_objects(tmp_path: Path) -> None:
     other = clone(tmp_path / "src", tmp_path / "dest", remote)
     assert other.pull().ok
     assert (tmp_path / "dest/data/0599.bin").read_bytes() == files["data/0599.bin"]
+
+
+def test_gc_removes_only_unused_objects(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    repo = make(tmp_path / "src", {"data/a": b"v1", "data/b": b"same"}, remote)
+    repo.add(["data"])
+    repo.push()
+    (tmp_path / "src/data/a").write_bytes(b"v2")
+    repo.add(["data"])
+    repo.push()
+    result = repo.gc(cloud=True)
+    assert (result.removed_cache, result.removed_remote) == (2, 2)  # old a and old .dir
+    assert repo.status().clean and repo.cloud_status().clean
+    other = clone(tmp_path / "src", tmp_path / "dest", remote)
+    assert other.pull().ok
+    assert (tmp_path / "dest/data/a").read_bytes() == b"v2"

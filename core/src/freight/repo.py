@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
-from . import scm, sync
+from . import gc, scm, sync
 from .adding import Adder
 from .callbacks import DEFAULT_CALLBACK, Callback
 from .checkout import Planner, apply
@@ -36,6 +36,7 @@ from .results import (
     ArtifactRef,
     CheckoutResult,
     CloudStatusResult,
+    GcResult,
     StatusResult,
     TransferResult,
 )
@@ -258,6 +259,25 @@ class Repo:
             changes.update(result.changes)
             outputs.extend(result.outputs)
         return CloudStatusResult(name, tuple(outputs), changes)
+
+    def gc(self, *, cloud: bool = False, remote: str | None = None) -> GcResult:
+        """Remove objects no output of the workspace references (and, with `cloud`, from
+        the remote too). The caller is responsible for asking the user first."""
+        with self._lock():
+            used = gc.used_keys(self.cache, self.outputs())
+            removed = gc.remove_local(
+                self.cache.root, gc.unused(gc.cache_keys(self.cache.root), used)
+            )
+            if not cloud:
+                return GcResult(removed)
+            opened = self._open_remote(remote, None)
+            try:
+                doomed = gc.unused(opened.storage.list(""), used)
+                opened.storage.delete(doomed)
+                opened.index.discard(doomed)
+            finally:
+                opened.close()
+            return GcResult(removed, len(doomed), opened.name)
 
     def status(
         self, targets: Iterable[StrPath] | None = None, *, callback: Callback = DEFAULT_CALLBACK

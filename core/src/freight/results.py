@@ -145,6 +145,18 @@ class TransferResult(_Result):
 
 
 @dataclass(frozen=True)
+class GcResult:
+    """How many unused objects `gc` removed from the cache and from the remote."""
+
+    removed_cache: int
+    removed_remote: int | None = None
+    remote: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class CloudStatusResult(_Result):
     """Cache vs remote: `{path: "new" | "deleted" | "missing"}` (objects in sync omitted)."""
 

@@ -212,6 +212,39 @@ def print_cloud_status(result: CloudStatusResult) -> None:
         print(f"\t{state + ':':<20}{path}")
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    if not args.workspace:
+        print(
+            "ERROR: gc needs a scope: use `-w/--workspace` to keep what the workspace uses",
+            file=sys.stderr,
+        )
+        return 254
+    if not args.force:
+        where = " and from the remote" if args.cloud else ""
+        print(
+            "WARNING: This will remove all cache except items used in the workspace of the "
+            f"current repo{where}.",
+            file=sys.stderr,
+        )
+        answer = input("Are you sure you want to proceed? [y/n]: ") if sys.stdin.isatty() else ""
+        if answer.strip().lower() not in ("y", "yes"):
+            return 1
+    with Repo() as repo:
+        result = repo.gc(cloud=args.cloud, remote=args.remote)
+    print(
+        f"Removed {result.removed_cache} objects from repo cache."
+        if result.removed_cache
+        else "No unused cache to remove."
+    )
+    if result.removed_remote is not None:
+        print(
+            f"Removed {result.removed_remote} objects from remote."
+            if result.removed_remote
+            else "No unused cache to remove from remote."
+        )
+    return 0
+
+
 def print_status(result: StatusResult) -> None:
     if result.clean:
         if not result.outputs:
@@ -296,6 +329,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-r", "--remote", help="remote to compare with (implies --cloud)")
     p.add_argument("-j", "--jobs", type=int, help="parallel requests to the remote")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("gc", help="Remove cache (and remote) objects the workspace does not use.")
+    p.add_argument("-w", "--workspace", action="store_true", help="keep what the workspace uses")
+    p.add_argument("-c", "--cloud", action="store_true", help="also remove them from the remote")
+    p.add_argument("-r", "--remote", help="remote to collect (with --cloud)")
+    p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=cmd_gc)
 
     for name, func, text in (
         ("push", cmd_push, "Upload tracked data the remote lacks."),

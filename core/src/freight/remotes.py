@@ -114,8 +114,8 @@ def _s3(url: str, opts: dict[str, Any]) -> Storage:
 
         from .storage.objectstore import ObstoreStorage
 
-        config: dict[str, Any] = {}
-        client: dict[str, Any] = {}
+        config: Any = {}  # obstore's TypedDicts, filled from DVC options
+        client: Any = {}
         endpoint = opts.get("endpointurl")
         if endpoint:
             config["endpoint"] = endpoint
@@ -181,8 +181,8 @@ def _gs(url: str, opts: dict[str, Any]) -> Storage:
 
     from .storage.objectstore import ObstoreStorage
 
-    config: dict[str, Any] = {}
-    client: dict[str, Any] = {}
+    config: Any = {}  # obstore's TypedDicts, filled from DVC options
+    client: Any = {}
     if opts.get("endpointurl"):
         config["base_url"] = opts["endpointurl"]
         client["allow_http"] = str(opts["endpointurl"]).startswith("http://")
@@ -200,8 +200,8 @@ def _azure(url: str, opts: dict[str, Any]) -> Storage:
 
     from .storage.objectstore import ObstoreStorage
 
-    config: dict[str, Any] = {}
-    client: dict[str, Any] = {}
+    config: Any = {}  # obstore's TypedDicts, filled from DVC options
+    client: Any = {}
     if opts.get("connection_string"):
         parts = dict(
             item.split("=", 1) for item in str(opts["connection_string"]).split(";") if "=" in item
@@ -238,7 +238,7 @@ def _http(url: str, opts: dict[str, Any]) -> Storage:
 
         from .storage.objectstore import ObstoreStorage
 
-        client = {"allow_http": url.startswith("http://")}
+        client: Any = {"allow_http": url.startswith("http://")}
         return ObstoreStorage(
             HTTPStore.from_url(url, client_options=client), url, can_list=False, can_write=False
         )

@@ -49,7 +49,7 @@ def _cached(cache: Cache, objs: set[Obj]) -> set[str]:
     by_layout: dict[bool, set[str]] = {}
     for o in objs:
         by_layout.setdefault(o.legacy, set()).add(o.oid)
-    keys = set()
+    keys: set[str] = set()
     for legacy, oids in by_layout.items():
         gone = cache.missing(oids, legacy=legacy)
         keys.update(Obj(oid, legacy).key for oid in oids - gone)

@@ -18,11 +18,21 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import BinaryIO, TypeVar
+from typing import Protocol, TypeVar
 
 from ..errors import RemoteError
 
 Done = Callable[[str, BaseException | None], None]
+
+
+class Sink(Protocol):
+    """Where a download writes: `seek(0)` and `truncate()` restart it after a retry."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def seek(self, pos: int, /) -> int: ...
+    def truncate(self) -> int: ...
+
+
 T = TypeVar("T")
 
 
@@ -50,7 +60,7 @@ class Storage(ABC):
         """Upload `(local_path, key)` pairs."""
 
     @abstractmethod
-    def download(self, items: Sequence[tuple[str, BinaryIO]], *, jobs: int, on_done: Done) -> None:
+    def download(self, items: Sequence[tuple[str, Sink]], *, jobs: int, on_done: Done) -> None:
         """Stream each key's bytes into its open binary sink."""
 
     @abstractmethod

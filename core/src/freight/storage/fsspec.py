@@ -13,10 +13,10 @@ import posixpath
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 from ..hashing import CHUNK
-from . import Done, Storage, run_each
+from . import Done, Sink, Storage, run_each
 
 T = TypeVar("T")
 RETRIES = 4
@@ -149,7 +149,7 @@ class FsspecStorage(Storage):
                 self.fs.rm_file(tmp)
             raise
 
-    def _get(self, key: str, sink: BinaryIO) -> None:
+    def _get(self, key: str, sink: Sink) -> None:
         def reset() -> None:
             sink.seek(0)
             sink.truncate()
@@ -166,7 +166,7 @@ class FsspecStorage(Storage):
             items, lambda i: self._put(*i), lambda i: i[1], jobs=jobs, url=self.url, on_done=on_done
         )
 
-    def download(self, items: Sequence[tuple[str, BinaryIO]], *, jobs: int, on_done: Done) -> None:
+    def download(self, items: Sequence[tuple[str, Sink]], *, jobs: int, on_done: Done) -> None:
         run_each(
             items, lambda i: self._get(*i), lambda i: i[0], jobs=jobs, url=self.url, on_done=on_done
         )

@@ -10,11 +10,10 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 from ..fsutil import tmp_name
 from ..hashing import CHUNK
-from . import Done, Storage, run_each
+from . import Done, Sink, Storage, run_each
 
 OBJECT_MODE = 0o444
 
@@ -53,7 +52,7 @@ class LocalStorage(Storage):
             tmp.unlink(missing_ok=True)
             raise
 
-    def _get(self, key: str, sink: BinaryIO) -> None:
+    def _get(self, key: str, sink: Sink) -> None:
         with open(self._path(key), "rb", buffering=0) as stream:
             while chunk := stream.read(CHUNK):
                 sink.write(chunk)
@@ -63,7 +62,7 @@ class LocalStorage(Storage):
             items, lambda i: self._put(*i), lambda i: i[1], jobs=jobs, url=self.url, on_done=on_done
         )
 
-    def download(self, items: Sequence[tuple[str, BinaryIO]], *, jobs: int, on_done: Done) -> None:
+    def download(self, items: Sequence[tuple[str, Sink]], *, jobs: int, on_done: Done) -> None:
         run_each(
             items, lambda i: self._get(*i), lambda i: i[0], jobs=jobs, url=self.url, on_done=on_done
         )

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 import obstore
 
 from ..errors import RemoteError
-from . import Done, Storage
+from . import Done, Sink, Storage
 
 T = TypeVar("T")
 STREAM_RETRIES = 3  # obstore retries requests; this covers a body stream cut mid-way
@@ -105,8 +105,8 @@ class ObstoreStorage(Storage):
 
         self._run(items, put, lambda i: i[1], jobs, on_done)
 
-    def download(self, items: Sequence[tuple[str, BinaryIO]], *, jobs: int, on_done: Done) -> None:
-        async def get(item: tuple[str, BinaryIO]) -> None:
+    def download(self, items: Sequence[tuple[str, Sink]], *, jobs: int, on_done: Done) -> None:
+        async def get(item: tuple[str, Sink]) -> None:
             key, sink = item
             for attempt in range(STREAM_RETRIES + 1):
                 try:

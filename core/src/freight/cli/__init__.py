@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..errors import FreightError
+from ..errors import ConfigError, FreightError
 from . import config_cmds, data_cmds
 
 
@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except FreightError as exc:
-        print(f"ERROR: {exc}", file=sys.stderr)
+        prefix = "configuration error - " if isinstance(exc, ConfigError) else ""
+        print(f"ERROR: {prefix}{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("ERROR: interrupted by the user", file=sys.stderr)

@@ -494,6 +494,8 @@ def serialize(data: Mapping[str, Mapping[str, Any]]) -> bytes:
         match = _NAMED.match(section)
         header = f'{match.group(1)} "{match.group(2)}"' if match else section
         conf[header] = {k: _text(v) for k, v in values.items()}
+    if not conf:
+        return b""
     stream = io.BytesIO()
     conf.write(stream)
     return stream.getvalue()

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from freight.cli import main
 from freight.config import load_config, read_level, serialize, write_level
 from freight.errors import ConfigError, RemoteNotFoundError

@@ -9,19 +9,13 @@ so their modules are imported only when a remote of that kind is opened.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
+from .config import RemoteConfig
 from .errors import ConfigError
 from .storage import Storage
 from .storage.local import LocalStorage
-
-
-class RemoteLike(Protocol):
-    name: str
-    url: str
-    options: Mapping[str, Any]
 
 
 #: DVC S3 options obstore can express; any other option selects s3fs
@@ -79,7 +73,7 @@ def scheme_of(url: str) -> str:
     return "" if len(scheme) <= 1 else scheme  # "" for local paths (and C: on Windows)
 
 
-def open_storage(remote: RemoteLike) -> Storage:
+def open_storage(remote: RemoteConfig) -> Storage:
     """Storage for `remote`; raises ConfigError for unknown schemes or missing extras."""
     scheme = scheme_of(remote.url)
     opts = {k: v for k, v in remote.options.items() if k not in _COMMON}

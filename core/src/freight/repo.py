@@ -184,11 +184,10 @@ class Repo:
         run = sync.push if direction == "push" else sync.fetch
         groups = self._by_remote(targets, remote, pushing=direction == "push")
         if not groups:
-            name = self.config.remote(remote).name
-            return TransferResult(direction, name, ())
+            return TransferResult(direction, self.config.remote(remote).name, ())
         results = []
-        for name, selections in groups.items():
-            opened = self._open_remote(name, jobs)
+        for group, selections in groups.items():
+            opened = self._open_remote(group, jobs)
             try:
                 results.append(run(self.cache, opened, selections, callback))
             finally:

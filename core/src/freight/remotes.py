@@ -17,7 +17,6 @@ from .errors import ConfigError
 from .storage import Storage
 from .storage.local import LocalStorage
 
-
 #: DVC S3 options obstore can express; any other option selects s3fs
 _OBSTORE_S3 = {
     "endpointurl",

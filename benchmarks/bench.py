@@ -1,0 +1,243 @@
+"""freight vs DVC on the same machine, in one run.
+
+    .tools/bin/uv run python benchmarks/bench.py [--sizes 20000x4KiB,...] [--ops ...]
+
+For every dataset and tool: a fresh Git + DVC repo, then `add`, clean `status`, `checkout`
+into an emptied workspace, `push` to a local-folder remote, a no-op `push`, `status -c`,
+`fetch` into an emptied cache and `pull` into an emptied workspace and cache. Each command
+runs as a child process; wall time, CPU (user + sys) and peak RSS come from `wait4`.
+Floors for comparison: hashing every byte (hashlib md5) and `cp -r` of the dataset.
+DVC is the pinned `dvc==3.67.1`, run from an isolated `uv tool` environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA, WORK = HERE / ".data", HERE / ".work"
+DVC_VERSION = "3.67.1"
+DEFAULT_SIZES = "1x1GiB,1000x1MiB,20000x4KiB,100000x256B"
+OPS = ("add", "status", "checkout", "push", "push-noop", "status-c", "fetch", "pull")
+UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+
+@dataclass
+class Run:
+    dataset: str
+    tool: str
+    op: str
+    wall: float
+    cpu: float
+    rss_mib: float
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)x(\d+)(B|KiB|MiB|GiB)", text)
+    if not match:
+        raise SystemExit(f"bad size {text!r}: expected NxSIZE such as 20000x4KiB")
+    return int(match.group(1)), int(match.group(2)) * UNITS[match.group(3)]
+
+
+def generate(name: str) -> Path:
+    """Deterministic dataset in `.data/<name>/data`, 256 files per directory, old mtimes."""
+    count, size = parse_size(name)
+    root = DATA / name / "data"
+    if (DATA / name / ".done").exists():
+        return root
+    shutil.rmtree(DATA / name, ignore_errors=True)
+    rng = random.Random(count * 7919 + size)
+    old = time.time() - 3600
+    for i in range(count):
+        path = root / f"{i // 65536:02x}" / f"{(i // 256) % 256:02x}" / f"{i:07d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as stream:
+            left = size
+            while left:
+                chunk = min(left, 1 << 24)
+                stream.write(rng.randbytes(chunk))
+                left -= chunk
+        os.utime(path, (old, old))
+    (DATA / name / ".done").touch()
+    return root
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """Run `cmd`; (wall s, cpu s, peak RSS MiB) of that process tree's main process."""
+    log = open(WORK / "last.log", "wb")  # noqa: SIM115 - closed below
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    log.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = (WORK / "last.log").read_text(errors="replace")[-2000:]
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}) in {cwd}:\n{tail}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def find_tools(wanted: list[str]) -> dict[str, list[str]]:
+    tools = {}
+    if "freight" in wanted:
+        exe = shutil.which("freight") or str(Path(sys.executable).parent / "freight")
+        tools["freight"] = [exe]
+    if "dvc" in wanted:
+        uv = (
+            os.environ.get("FREIGHT_UV") or shutil.which("uv") or str(HERE.parent / ".tools/bin/uv")
+        )
+        out = subprocess.run(
+            [
+                uv,
+                "tool",
+                "run",
+                "--from",
+                f"dvc=={DVC_VERSION}",
+                "python",
+                "-c",
+                "import sys; print(sys.prefix)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        tools["dvc"] = [str(Path(out) / "bin" / "dvc")]
+    return tools
+
+
+def reset(paths: list[Path]) -> None:
+    for path in paths:
+        if path.is_dir():
+            subprocess.run(["chmod", "-R", "u+w", str(path)], check=True)
+            shutil.rmtree(path)
+
+
+def bench_tool(name: str, tool: str, exe: list[str], ops: list[str], src: Path) -> list[Run]:
+    repo, remote = WORK / f"{tool}-{name}", WORK / f"{tool}-{name}-remote"
+    reset([repo, remote])
+    repo.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "DVC_NO_ANALYTICS": "1",
+        "DVC_SITE_CACHE_DIR": str(repo / ".site"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*exe, "init", "-q"], cwd=repo, env=env, check=True)
+    (repo / ".gitignore").write_text("/.site\n")
+    subprocess.run(
+        [*exe, "remote", "add", "-d", "r", str(remote)],
+        cwd=repo,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["cp", "-rp", str(src), str(repo / "data")], check=True)
+    cache = repo / ".dvc" / "cache"
+    steps = {
+        "add": ([], ["add", "data"]),
+        "status": ([], ["status"]),
+        "checkout": ([repo / "data"], ["checkout"]),
+        "push": ([], ["push"]),
+        "push-noop": ([], ["push"]),
+        "status-c": ([], ["status", "-c"]),
+        "fetch": ([cache], ["fetch"]),
+        "pull": ([repo / "data", cache], ["pull"]),
+    }
+    runs = []
+    for op in OPS:
+        doomed, args = steps[op]
+        reset(doomed)
+        if op == "status":  # warm once: the reported figure is the second, clean run
+            timed([*exe, *args], repo, env)
+        wall, cpu, rss = timed([*exe, *args], repo, env)
+        if op in ops:
+            runs.append(Run(name, tool, op, wall, cpu, rss))
+            print(
+                f"  {tool:8} {op:10} {wall:8.2f} s  cpu {cpu:7.2f} s  rss {rss:7.1f} MiB",
+                flush=True,
+            )
+    reset([repo, remote])
+    return runs
+
+
+def floors(name: str, src: Path) -> list[Run]:
+    code = (
+        "import hashlib,os,sys\nfor d,_,fs in os.walk(sys.argv[1]):\n for f in fs:\n"
+        "  h=hashlib.md5()\n  with open(os.path.join(d,f),'rb') as s:\n"
+        "   while b:=s.read(1<<20): h.update(b)\n"
+    )
+    out = []
+    wall, cpu, rss = timed([sys.executable, "-c", code, str(src)], WORK, dict(os.environ))
+    out.append(Run(name, "floor", "md5 all", wall, cpu, rss))
+    dest = WORK / "cp-floor"
+    reset([dest])
+    wall, cpu, rss = timed(["cp", "-r", str(src), str(dest)], WORK, dict(os.environ))
+    out.append(Run(name, "floor", "cp -r", wall, cpu, rss))
+    reset([dest])
+    for run in out:
+        print(f"  {run.tool:8} {run.op:10} {run.wall:8.2f} s", flush=True)
+    return out
+
+
+def table(runs: list[Run]) -> str:
+    lines = [
+        "| dataset | op | freight s | dvc s | dvc/freight | freight CPU s | dvc CPU s "
+        "| freight RSS MiB | dvc RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    by = {(r.dataset, r.tool, r.op): r for r in runs}
+    for dataset in dict.fromkeys(r.dataset for r in runs):
+        for op in [*OPS, "md5 all", "cp -r"]:
+            f, d = by.get((dataset, "freight", op)), by.get((dataset, "dvc", op))
+            fl = by.get((dataset, "floor", op))
+            if fl:
+                lines.append(f"| {dataset} | floor: {op} | {fl.wall:.2f} | | | | | | |")
+            if not f and not d:
+                continue
+            ratio = f"{d.wall / f.wall:.1f}x" if f and d and f.wall else ""
+            cells = [f"{x.wall:.2f}" if x else "" for x in (f, d)]
+            cpu = [f"{x.cpu:.2f}" if x else "" for x in (f, d)]
+            rss = [f"{x.rss_mib:.0f}" if x else "" for x in (f, d)]
+            lines.append(
+                f"| {dataset} | {op} | {cells[0]} | {cells[1]} | {ratio} | "
+                f"{cpu[0]} | {cpu[1]} | {rss[0]} | {rss[1]} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"default: {DEFAULT_SIZES}")
+    parser.add_argument("--ops", default=",".join(OPS), help="operations to report")
+    parser.add_argument("--tools", default="freight,dvc")
+    parser.add_argument("--json", type=Path, help="also write raw results here")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    tools = find_tools(args.tools.split(","))
+    runs: list[Run] = []
+    for name in args.sizes.split(","):
+        print(f"{name}: generating", flush=True)
+        src = generate(name)
+        runs.extend(floors(name, src))
+        for tool, exe in tools.items():
+            runs.extend(bench_tool(name, tool, exe, args.ops.split(","), src))
+    print()
+    print(table(runs))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in runs], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

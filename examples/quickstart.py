@@ -1,13 +1,13 @@
-"""freight quickstart: version a generated dataset and restore it in a second workspace.
+"""freight quickstart: version a dataset, push it to a local-folder remote, pull it elsewhere.
 
-Runs in a scratch directory (no Git, no DVC, no configuration needed):
+Runs in a scratch directory with no Git, no DVC and no configuration:
 
 1. `freight init --no-scm` a repository and generate a small dataset;
-2. `freight add` it: objects go to the cache, `data.dvc` records md5/size/nfiles;
-3. create a second workspace holding only the metafiles, sharing the first one's cache
-   through `cache.dir` (a DVC shared-cache set-up), and `checkout` the data there;
-4. verify every byte and print what happened, including the lineage record the
-   orchestrator integrations publish.
+2. `freight add data`: objects go to the cache, `data.dvc` records md5/size/nfiles;
+3. `freight remote add -d storage ../remote` and `freight push`;
+4. a second workspace gets only the metafiles and config (what a `git clone` brings) and
+   runs `freight pull`; every byte is compared with the original;
+5. print what happened, including the lineage record the orchestrator integrations publish.
 """
 
 from __future__ import annotations
@@ -45,23 +45,30 @@ def run(scratch: Path) -> None:
     with Repo.init(first, no_scm=True) as repo:
         generate(first / "data")
         added = repo.add(["data"])
-        print("added:", json.dumps(added.lineage()))
-        print((first / "data.dvc").read_text())
+    print("added:", json.dumps(added.lineage()))
+    print((first / "data.dvc").read_text())
+
+    os.chdir(first)  # the CLI works on the repository of the current directory
+    freight(["remote", "add", "-d", "storage", "../remote"])
+    with Repo(first) as repo:
+        pushed = repo.push()
+    print(f"push: {pushed.transferred} objects ({pushed.bytes} bytes) to {scratch / 'remote'}")
 
     second.mkdir()
+    shutil.copytree(first / ".dvc", second / ".dvc", ignore=shutil.ignore_patterns("cache", "tmp"))
     shutil.copy(first / "data.dvc", second)
-    with Repo.init(second, no_scm=True):
-        pass
-    # The CLI is the same program a user runs: `freight config cache.dir ...`.
-
-    os.chdir(second)
-    freight(["config", "cache.dir", str(first / ".dvc" / "cache")])
     with Repo(second) as repo:
-        result = repo.checkout()
-        print(f"checkout: {result.files_added} files added into {second / 'data'}")
+        pulled = repo.pull()
+        pulled.raise_for_failures()
+        assert pulled.checkout is not None
+        print(
+            f"pull: {pulled.transferred} objects fetched, "
+            f"{pulled.checkout.files_added} files added into {second / 'data'}"
+        )
         print("status:", "clean" if repo.status().clean else repo.status().changes)
+        print("lineage:", json.dumps(pulled.lineage()))
     if not same_tree(first / "data", second / "data"):
-        sys.exit("quickstart: the restored data differs from the original")
+        sys.exit("quickstart: the pulled data differs from the original")
     print("verified: both workspaces hold identical data")
 
 

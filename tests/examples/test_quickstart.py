@@ -17,4 +17,5 @@ def test_quickstart_runs_and_verifies(freight_env: dict[str, str]) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "verified: both workspaces hold identical data" in proc.stdout
-    assert "checkout: 200 files added" in proc.stdout
+    assert "200 files added" in proc.stdout
+    assert "push: 201 objects" in proc.stdout

@@ -164,3 +164,21 @@ def test_gc_removes_only_unused_objects(tmp_path: Path) -> None:
     other = clone(tmp_path / "src", tmp_path / "dest", remote)
     assert other.pull().ok
     assert (tmp_path / "dest/data/a").read_bytes() == b"v2"
+
+
+def test_fetch_many_objects_within_a_low_open_file_limit(tmp_path: Path) -> None:
+    import resource
+
+    remote = tmp_path / "remote"
+    files = {f"data/{i:04d}": str(i).encode() for i in range(600)}
+    repo = make(tmp_path / "src", files, remote)
+    repo.add(["data"])
+    repo.push()
+    other = clone(tmp_path / "src", tmp_path / "dest", remote)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        result = other.fetch()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert result.ok and result.transferred == 601

@@ -135,15 +135,29 @@ def upload(
 
 
 class _Sink:
-    """A temporary file in the cache that hashes what is written to it."""
+    """A temporary file in the cache that hashes what is written to it.
+
+    The file is opened on first use, so a batch of thousands of sinks holds only as many
+    open files as there are transfers in flight.
+    """
 
     def __init__(self, dest: Path) -> None:
         self.dest = dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = tmp_name(dest)
-        self.file: BinaryIO = open(self.tmp, "xb")  # noqa: SIM115 - closed in finish()
+        self._file: BinaryIO | None = None
         self.md5 = hashlib.md5()
         self.size = 0
+
+    @property
+    def file(self) -> BinaryIO:
+        if self._file is None:
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.tmp, "xb")  # noqa: SIM115 - closed by finish()/discard()
+        return self._file
+
+    @property
+    def is_open(self) -> bool:
+        return self._file is not None and not self._file.closed
 
     def write(self, data: bytes | memoryview) -> int:
         self.md5.update(data)
@@ -160,7 +174,8 @@ class _Sink:
         return self.file.truncate()
 
     def discard(self) -> None:
-        self.file.close()
+        if self._file is not None:
+            self._file.close()
         self.tmp.unlink(missing_ok=True)
 
     def finish(self, obj: Obj) -> None:
@@ -215,7 +230,7 @@ def download(
         storage.download([(o.key, sinks[o.key]) for o in objs], jobs=jobs, on_done=done)
     finally:
         for sink in sinks.values():
-            if not sink.file.closed:
+            if sink.is_open:
                 sink.discard()
         if index is not None and gone:
             index.discard(gone)  # it remembered objects the remote no longer has

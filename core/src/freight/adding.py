@@ -180,8 +180,7 @@ class Adder:
                 and os.stat(dest).st_ino == os.stat(self.cache.path(oid)).st_ino
             ):
                 continue
-            linker.link(self.cache.path(oid), dest, oid=oid)
-            self.state.put(info.path, os.stat(dest), oid)
+            self.state.put(info.path, linker.link(self.cache.path(oid), dest, oid=oid), oid)
 
 
 def _under_symlink(root: Path, rel: str) -> bool:

@@ -134,7 +134,7 @@ class Planner:
         )
 
 
-def _size(path: Path) -> int:
+def _size(path: str) -> int:
     try:
         return os.path.getsize(path)
     except OSError:
@@ -188,25 +188,25 @@ def apply(
             if parent:
                 os.makedirs(root / parent, exist_ok=True)
 
-        def one(item: tuple[str, str], out: Output = out) -> Failure | None:
+        def one(
+            item: tuple[str, str],
+            out: Output = out,
+            base: str = str(root),
+            isexec: bool = out.isexec and not out.is_dir,
+        ) -> Failure | None:
             path, oid = item
+            src, dest = cache.fspath(oid, legacy=out.legacy), f"{base}/{path}"
             try:
-                linker.link(
-                    cache.path(oid, legacy=out.legacy),
-                    root / path,
-                    oid=None if out.legacy else oid,
-                    isexec=out.isexec and not out.is_dir,
-                )
-                state.put(str(root / path), os.stat(root / path), oid, out.hash_name, written=True)
+                st = linker.link(src, dest, oid=None if out.legacy else oid, isexec=isexec)
+                state.put(dest, st, oid, out.hash_name, written=True)
             except FileNotFoundError as exc:
-                src = cache.path(oid, legacy=out.legacy)
-                return Failure.of(path, oid, exc) if src.exists() else _missing(path, oid)
+                return Failure.of(path, oid, exc) if os.path.exists(src) else _missing(path, oid)
             except (OSError, FreightError) as exc:
                 return Failure.of(path, oid, exc)
             return None
 
         sample = plan.create[:64]
-        size = sum(_size(cache.path(oid, legacy=out.legacy)) for _, oid in sample)
+        size = sum(_size(cache.fspath(oid, legacy=out.legacy)) for _, oid in sample)
         threads = io_jobs(size, len(sample), jobs)
         failed = [f for f in map_batched(one, plan.create, jobs=threads, progress=progress) if f]
         failures.extend(failed)

@@ -9,17 +9,17 @@ hashed while they are written, so a corrupt cache object never reaches the works
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
-import hashlib
 import os
+import secrets
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import LinkError, ObjectCorruptedError
-from .fsutil import tmp_name, umask
-from .hashing import CHUNK
+from .errors import LinkError
+from .fsutil import copy_into, umask
 
 LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
 _FALLBACK_ERRNOS = frozenset(
@@ -41,18 +41,6 @@ def _reflink(src: str, tmp: str) -> None:
         fcntl.ioctl(d.fileno(), _FICLONE, s.fileno())
 
 
-def _copy(src: str, tmp: str, oid: str | None) -> None:
-    digest = hashlib.md5()
-    with open(src, "rb", buffering=0) as s, open(tmp, "xb", buffering=0) as d:
-        while chunk := s.read(CHUNK):
-            digest.update(chunk)
-            d.write(chunk)
-            if len(chunk) < CHUNK:
-                break  # a short read of a regular file is its end: save a read call
-    if oid is not None and digest.hexdigest() != oid:
-        raise ObjectCorruptedError(oid, digest.hexdigest(), src)
-
-
 class Linker:
     """Creates workspace files from cache objects with the first type that works."""
 
@@ -68,42 +56,47 @@ class Linker:
     def types(self) -> tuple[str, ...]:
         return tuple(self._types)
 
-    def link(self, src: Path, dest: Path, *, oid: str | None = None, isexec: bool = False) -> str:
-        """Replace `dest` with the object at `src`; returns the link type used.
+    def link(
+        self, src: Path | str, dest: Path | str, *, oid: str | None = None, isexec: bool = False
+    ) -> os.stat_result:
+        """Replace `dest` with the object at `src`; returns the new file's stat.
 
         `oid` (plain md5) makes copies verify the bytes they write.
         """
-        tmp = tmp_name(dest)
+        src, dest = os.fspath(src), os.fspath(dest)
         for kind in self.types:
             try:
-                self._make(kind, str(src), str(tmp), oid)
+                return self._make(kind, src, dest, oid, isexec)
             except OSError as exc:
-                tmp.unlink(missing_ok=True)
                 if exc.errno not in _FALLBACK_ERRNOS or isinstance(exc, LinkError):
                     raise
                 self._drop(kind)
-                continue
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            if isexec and kind in ("copy", "reflink"):
-                os.chmod(tmp, self._file_mode | 0o100)
-            os.replace(tmp, dest)
-            return kind
         raise LinkError(f"no possible cache link types ({', '.join(self._types)}) for '{dest}'")
 
-    def _make(self, kind: str, src: str, tmp: str, oid: str | None) -> None:
+    def _make(
+        self, kind: str, src: str, dest: str, oid: str | None, isexec: bool
+    ) -> os.stat_result:
+        mode = self._file_mode | (0o100 if isexec else 0)
         if kind == "copy":
-            _copy(src, tmp, oid)
-        elif kind == "reflink":
-            _reflink(src, tmp)
-        elif kind == "hardlink":
-            if os.path.getsize(src) == 0:
+            return copy_into(src, dest, mode=mode, md5=oid)
+        tmp = f"{os.path.dirname(dest)}/.{secrets.token_urlsafe(16)}.tmp"
+        try:
+            if kind == "reflink":
+                with open(src, "rb") as s, open(tmp, "xb") as d:
+                    fcntl.ioctl(d.fileno(), _FICLONE, s.fileno())
+                os.chmod(tmp, mode)
+            elif kind == "hardlink" and os.path.getsize(src) == 0:
                 open(tmp, "xb").close()  # empty files are never hard-linked (spec E53)
-            else:
+            elif kind == "hardlink":
                 os.link(src, tmp)
-        else:
-            os.symlink(os.path.abspath(src), tmp)
+            else:
+                os.symlink(os.path.abspath(src), tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return os.stat(dest)
 
     def _drop(self, kind: str) -> None:
         with self._lock:

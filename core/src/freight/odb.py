@@ -31,18 +31,24 @@ class Cache:
         self._dir_mode = 0o2775 if shared else 0o777 & ~umask()
         self._trees: dict[str, Tree] = {}
         self._made: set[str] = set()
+        self._new_root = str(root / "files" / "md5")
+        self._legacy_root = str(root)
+
+    def fspath(self, oid: str, *, legacy: bool = False) -> str:
+        """`path()` as a string, without pathlib's cost (hot loops call this per file)."""
+        return f"{self._legacy_root if legacy else self._new_root}/{oid[:2]}/{oid[2:]}"
 
     def path(self, oid: str, *, legacy: bool = False) -> Path:
         return self.root / object_relpath(oid, legacy=legacy)
 
     def exists(self, oid: str, *, legacy: bool = False) -> bool:
-        return os.path.isfile(self.path(oid, legacy=legacy))
+        return os.path.isfile(self.fspath(oid, legacy=legacy))
 
     def missing(self, oids: Iterable[str], *, legacy: bool = False) -> set[str]:
         """The subset of `oids` not in the cache (lists prefix dirs for large sets)."""
         wanted = set(oids)
         if len(wanted) < LIST_THRESHOLD:
-            return {oid for oid in wanted if not os.path.isfile(self.path(oid, legacy=legacy))}
+            return {oid for oid in wanted if not os.path.isfile(self.fspath(oid, legacy=legacy))}
         by_prefix: dict[str, set[str]] = {}
         for oid in wanted:
             by_prefix.setdefault(oid[:2], set()).add(oid[2:])

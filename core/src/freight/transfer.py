@@ -12,15 +12,16 @@ renamed into the cache (read-only): a corrupt or partial object never enters the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
 from typing import BinaryIO
 
 from .errors import ObjectCorruptedError
-from .fsutil import tmp_name
 from .hashing import md5_file
 from .inventory import RemoteIndex, present
 from .layout import object_relpath
@@ -37,7 +38,7 @@ class Obj:
     legacy: bool = False
     path: str = field(default="", compare=False)
 
-    @property
+    @cached_property
     def key(self) -> str:
         return object_relpath(self.oid, legacy=self.legacy)
 
@@ -124,12 +125,12 @@ def upload(
         obj = by_key[key]
         if err is None:
             outcome.done.append(obj)
-            outcome.bytes += os.path.getsize(cache.path(obj.oid, legacy=obj.legacy))
+            outcome.bytes += os.path.getsize(cache.fspath(obj.oid, legacy=obj.legacy))
         else:
             outcome.failed.append(Failure.of(obj.path, obj.oid, err))
         progress(1)
 
-    items = [(str(cache.path(o.oid, legacy=o.legacy)), o.key) for o in objs]
+    items = [(cache.fspath(o.oid, legacy=o.legacy), o.key) for o in objs]
     storage.upload(items, jobs=jobs, on_done=done)
     return outcome
 
@@ -141,9 +142,9 @@ class _Sink:
     open files as there are transfers in flight.
     """
 
-    def __init__(self, dest: Path) -> None:
+    def __init__(self, dest: str) -> None:
         self.dest = dest
-        self.tmp = tmp_name(dest)
+        self.tmp = f"{os.path.dirname(dest)}/.{secrets.token_urlsafe(16)}.tmp"
         self._file: BinaryIO | None = None
         self.md5 = hashlib.md5()
         self.size = 0
@@ -151,8 +152,9 @@ class _Sink:
     @property
     def file(self) -> BinaryIO:
         if self._file is None:
-            self.dest.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.tmp, "xb")  # noqa: SIM115 - closed by finish()/discard()
+            os.makedirs(os.path.dirname(self.dest), exist_ok=True)
+            # created read-only: objects are 0444 (the open descriptor may still write)
+            self._file = open(self.tmp, "xb", opener=_read_only)  # noqa: SIM115 - closed by finish()/discard()
         return self._file
 
     @property
@@ -176,10 +178,11 @@ class _Sink:
     def discard(self) -> None:
         if self._file is not None:
             self._file.close()
-        self.tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
 
     def finish(self, obj: Obj) -> None:
-        """Verify against the oid, then move into place read-only; raises on mismatch."""
+        """Verify against the oid, then move into place; raises on mismatch."""
         self.file.close()
         if obj.oid.endswith(".dir"):
             actual = self.md5.hexdigest() + ".dir"
@@ -188,10 +191,13 @@ class _Sink:
         else:
             actual = self.md5.hexdigest()
         if actual != obj.oid:
-            self.tmp.unlink(missing_ok=True)
+            os.unlink(self.tmp)
             raise ObjectCorruptedError(obj.oid, actual, "the remote")
-        os.chmod(self.tmp, OBJECT_MODE)
         os.replace(self.tmp, self.dest)
+
+
+def _read_only(path: str, flags: int) -> int:
+    return os.open(path, flags, OBJECT_MODE)
 
 
 def download(
@@ -205,7 +211,7 @@ def download(
 ) -> Outcome:
     """Download and verify objects into the cache; failures are collected per object."""
     outcome = Outcome()
-    sinks = {o.key: _Sink(cache.path(o.oid, legacy=o.legacy)) for o in objs}
+    sinks = {o.key: _Sink(cache.fspath(o.oid, legacy=o.legacy)) for o in objs}
     by_key = {o.key: o for o in objs}
     gone: list[str] = []
 

@@ -7,11 +7,10 @@ remotes) and renamed into place.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..fsutil import tmp_name
+from ..fsutil import copy_into
 from ..hashing import CHUNK
 from . import Done, Sink, Storage, run_each
 
@@ -23,12 +22,13 @@ class LocalStorage(Storage):
         self.root = Path(root)
         self.url = str(self.root)
         self.jobs = 1  # small-file work serialises in the kernel; see fsutil.io_jobs
+        self._made: set[str] = set()
 
     def _path(self, key: str) -> Path:
         return self.root / key
 
     def exists(self, keys: Sequence[str], *, jobs: int) -> set[str]:
-        return {k for k in keys if os.path.isfile(self._path(k))}
+        return {k for k in keys if os.path.isfile(f"{self.url}/{k}")}
 
     def list(self, prefix: str = "") -> Iterator[str]:
         base = prefix.rpartition("/")[0]
@@ -41,21 +41,19 @@ class LocalStorage(Storage):
                     yield key.replace(os.sep, "/")
 
     def _put(self, local: str, key: str) -> None:
-        dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = tmp_name(dest)
-        try:
-            shutil.copyfile(local, tmp)
-            os.chmod(tmp, OBJECT_MODE)
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        dest = f"{self.url}/{key}"
+        parent = os.path.dirname(dest)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        copy_into(local, dest, mode=OBJECT_MODE)
 
     def _get(self, key: str, sink: Sink) -> None:
-        with open(self._path(key), "rb", buffering=0) as stream:
+        with open(f"{self.url}/{key}", "rb", buffering=0) as stream:
             while chunk := stream.read(CHUNK):
                 sink.write(chunk)
+                if len(chunk) < CHUNK:
+                    break  # a short read of a regular file is its end
 
     def upload(self, items: Sequence[tuple[str, str]], *, jobs: int, on_done: Done) -> None:
         run_each(

@@ -157,26 +157,20 @@ def _prune_dirs(root: Path, paths: Sequence[str], stop: str) -> None:
             d = posixpath.dirname(d)
 
 
-def apply(
-    plans: Sequence[OutputPlan],
-    *,
-    root: Path,
-    cache: Cache,
-    linker: Linker,
-    state: State,
-    jobs: int = 8,
-    progress: Callable[[int], None] | None = None,
-) -> CheckoutResult:
-    """Carry out `plans`; failures are collected per file, never raised."""
-    added: list[str] = []
-    modified: list[str] = []
-    failures: list[Failure] = []
-    counts = {"added": 0, "modified": 0, "deleted": 0}
-    for plan in plans:
-        out = plan.output
-        failures.extend(plan.failed)
-        if not plan.changes:
-            continue
+@dataclass
+class _Applier:
+    """Carries out output plans through the link strategy; failures are collected."""
+
+    root: Path
+    cache: Cache
+    linker: Linker
+    state: State
+    jobs: int
+    progress: Callable[[int], None] | None
+
+    def prepare(self, plan: OutputPlan) -> None:
+        """Delete what goes, then create the directories the new files need."""
+        root, out = self.root, plan.output
         for path in plan.delete:
             os.unlink(root / path)
         _prune_dirs(root, plan.delete, out.path)
@@ -188,17 +182,16 @@ def apply(
             if parent:
                 os.makedirs(root / parent, exist_ok=True)
 
-        def one(
-            item: tuple[str, str],
-            out: Output = out,
-            base: str = str(root),
-            isexec: bool = out.isexec and not out.is_dir,
-        ) -> Failure | None:
+    def materialise(self, plan: OutputPlan) -> list[Failure]:
+        out = plan.output
+        base, isexec = str(self.root), out.isexec and not out.is_dir
+
+        def one(item: tuple[str, str]) -> Failure | None:
             path, oid = item
-            src, dest = cache.fspath(oid, legacy=out.legacy), f"{base}/{path}"
+            src, dest = self.cache.fspath(oid, legacy=out.legacy), f"{base}/{path}"
             try:
-                st = linker.link(src, dest, oid=None if out.legacy else oid, isexec=isexec)
-                state.put(dest, st, oid, out.hash_name, written=True)
+                st = self.linker.link(src, dest, oid=None if out.legacy else oid, isexec=isexec)
+                self.state.put(dest, st, oid, out.hash_name, written=True)
             except FileNotFoundError as exc:
                 return Failure.of(path, oid, exc) if os.path.exists(src) else _missing(path, oid)
             except (OSError, FreightError) as exc:
@@ -206,16 +199,41 @@ def apply(
             return None
 
         sample = plan.create[:64]
-        size = sum(_size(cache.fspath(oid, legacy=out.legacy)) for _, oid in sample)
-        threads = io_jobs(size, len(sample), jobs)
-        failed = [f for f in map_batched(one, plan.create, jobs=threads, progress=progress) if f]
+        size = sum(_size(self.cache.fspath(oid, legacy=out.legacy)) for _, oid in sample)
+        threads = io_jobs(size, len(sample), self.jobs)
+        done = map_batched(one, plan.create, jobs=threads, progress=self.progress)
+        return [f for f in done if f is not None]
+
+
+def apply(
+    plans: Sequence[OutputPlan],
+    *,
+    root: Path,
+    cache: Cache,
+    linker: Linker,
+    state: State,
+    jobs: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> CheckoutResult:
+    """Carry out `plans`; failures are collected per file, never raised."""
+    applier = _Applier(root, cache, linker, state, jobs, progress)
+    added: list[str] = []
+    modified: list[str] = []
+    failures: list[Failure] = []
+    counts = {"added": 0, "modified": 0, "deleted": 0}
+    for plan in plans:
+        failures.extend(plan.failed)
+        if not plan.changes:
+            continue
+        applier.prepare(plan)
+        failed = applier.materialise(plan)
         failures.extend(failed)
-        done = len(plan.create) - len(failed)
-        counts["modified"] += len(plan.replace)
-        counts["added"] += max(0, done - len(plan.replace))
+        bad = {f.path for f in failed}
+        counts["modified"] += len(plan.replace - bad)
+        counts["added"] += sum(1 for p, _ in plan.create if p not in bad and p not in plan.replace)
         counts["deleted"] += len(plan.delete)
-        label = out.path + "/" if out.is_dir else out.path
-        (modified if plan.existed else added).append(label)
+        out = plan.output
+        (modified if plan.existed else added).append(out.path + "/" if out.is_dir else out.path)
     return CheckoutResult(
         outputs=tuple(ArtifactRef.of(p.output) for p in plans),
         added=tuple(added),

@@ -212,3 +212,16 @@ def test_executable_file(repo: Repo) -> None:
     os.unlink(script)
     repo.checkout()
     assert os.access(script, os.X_OK)
+
+
+def test_large_file_add_and_checkout_roundtrip(repo: Repo) -> None:
+    """Files above the pipelining threshold are hashed on a second thread: same result."""
+    import hashlib
+
+    data = os.urandom(3 << 20) * 7  # 21 MiB
+    (repo.root / "big.bin").write_bytes(data)
+    result = repo.add(["big.bin"])
+    assert result.outputs[0].md5 == hashlib.md5(data).hexdigest()
+    os.unlink(repo.root / "big.bin")
+    assert repo.checkout().files_added == 1
+    assert (repo.root / "big.bin").read_bytes() == data

@@ -6,10 +6,11 @@ import contextlib
 import hashlib
 import os
 import secrets
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import ObjectCorruptedError
 
@@ -32,15 +33,7 @@ def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.s
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
-            with open(src, "rb", buffering=0) as stream:
-                while chunk := stream.read(COPY_CHUNK):
-                    if digest is not None:
-                        digest.update(chunk)
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view) :]
-                    if len(chunk) < COPY_CHUNK:
-                        break  # a short read of a regular file is its end
+            stream_copy(src, fd, digest)
             st = os.fstat(fd)
         finally:
             os.close(fd)
@@ -55,6 +48,40 @@ def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.s
 
 
 COPY_CHUNK = 1 << 20
+_PIPELINE = 8 << 20  # above this size, hash on a second thread while writing
+_IN_FLIGHT = 4  # chunks queued for the hashing thread (bounds memory to 4 MiB)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def stream_copy(src: str, fd: int, digest: Any = None) -> None:
+    """Copy the file at `src` into open descriptor `fd`, feeding `digest` every byte.
+
+    Large files are hashed on a second thread while the first writes (hashlib and
+    os.write both release the GIL), so hashing costs little on top of the copy.
+    """
+    with open(src, "rb", buffering=0) as stream:
+        if digest is None or os.fstat(stream.fileno()).st_size < _PIPELINE:
+            while chunk := stream.read(COPY_CHUNK):
+                if digest is not None:
+                    digest.update(chunk)
+                _write_all(fd, chunk)
+                if len(chunk) < COPY_CHUNK:
+                    return  # a short read of a regular file is its end
+            return
+        with ThreadPoolExecutor(max_workers=1) as hasher:  # one worker keeps chunk order
+            pending: deque[Future[None]] = deque()
+            while chunk := stream.read(COPY_CHUNK):
+                pending.append(hasher.submit(digest.update, chunk))
+                _write_all(fd, chunk)
+                while len(pending) > _IN_FLIGHT:
+                    pending.popleft().result()
+            for future in pending:
+                future.result()
 
 
 def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ObjectCorruptedError, ObjectNotFoundError
-from .fsutil import tmp_name, umask
-from .hashing import CHUNK, md5_bytes, md5_file
+from .fsutil import stream_copy, tmp_name, umask
+from .hashing import md5_bytes, md5_file
 from .layout import object_relpath
 from .tree import Tree, digest, parse
 
@@ -98,12 +98,7 @@ class Cache:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
-                with open(src, "rb", buffering=0) as stream:
-                    while chunk := stream.read(CHUNK):
-                        digest.update(chunk)
-                        view = memoryview(chunk)
-                        while view:
-                            view = view[os.write(fd, view) :]
+                stream_copy(src, fd, digest)
             finally:
                 os.close(fd)
             oid = digest.hexdigest()

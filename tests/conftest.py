@@ -74,3 +74,6 @@ def freight_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return {**os.environ, **env, "PYTHON": sys.executable}
+
+
+from storage_servers import moto_s3  # noqa: E402, F401 - session fixtures for real servers

@@ -11,11 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from storage_servers import Server, make_bucket
-
 from freight import Repo
 from freight.config import read_level, write_level
-
+from storage_servers import Server, make_bucket
 
 FILES = {
     "data/a.txt": b"a\n",

@@ -40,7 +40,7 @@ def dvc_bin() -> str:
             "tool",
             "run",
             "--from",
-            f"dvc=={DVC_VERSION}",
+            f"dvc[s3]=={DVC_VERSION}",
             "python",
             "-c",
             "import sys; print(sys.prefix)",

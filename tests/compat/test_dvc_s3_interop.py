@@ -1,0 +1,56 @@
+"""push/pull interoperate with the real DVC (dvc[s3]) on a real S3 server (moto server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from storage_servers import Server, make_bucket
+from test_dvc_interop import FREIGHT, make_repo, run, workspace
+
+pytestmark = pytest.mark.dvc
+TARGETS = ["data", "foo.txt", "f 1.bin"]
+
+
+def s3_repo(path: Path, tool: list[str], server: Server, bucket: str, env: dict[str, str]) -> Path:
+    repo = make_repo(path, env)
+    run([*tool, "init", "-q"], repo, env)
+    run([*tool, "add", "-q", "--", *TARGETS], repo, env)
+    configure(repo, tool, server, bucket, env)
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "data"], repo, env)
+    return repo
+
+
+def configure(
+    repo: Path, tool: list[str], server: Server, bucket: str, env: dict[str, str]
+) -> None:
+    run([*tool, "remote", "add", "-d", "s3", f"s3://{bucket}/store"], repo, env)
+    for key, value in server.dvc_options.items():
+        level = ["--local"] if "key" in key else []
+        run([*tool, "remote", "modify", *level, "s3", key, value], repo, env)
+
+
+@pytest.mark.parametrize("direction", ["freight-to-dvc", "dvc-to-freight"])
+def test_s3_push_then_pull_with_the_other_tool(
+    tmp_path: Path, dvc_bin: str, freight_env: dict[str, str], moto_s3: Server, direction: str
+) -> None:
+    pusher, puller = ([dvc_bin], FREIGHT) if direction == "dvc-to-freight" else (FREIGHT, [dvc_bin])
+    bucket = make_bucket(moto_s3)
+    src = s3_repo(tmp_path / "src", pusher, moto_s3, bucket, freight_env)
+    assert run([*pusher, "push"], src, freight_env).strip().endswith("files pushed")
+    dest = tmp_path / "dest"
+    run(["git", "clone", "-q", str(src), str(dest)], tmp_path, freight_env)
+    for key, value in moto_s3.dvc_options.items():  # config.local is not cloned
+        if "key" in key:
+            run([*puller, "remote", "modify", "--local", "s3", key, value], dest, freight_env)
+    before = [
+        run([*tool, "status", "-c", "--json"], dest, freight_env) for tool in (pusher, puller)
+    ]
+    assert json.loads(before[0]) == json.loads(before[1])
+    run([*puller, "pull"], dest, freight_env)
+    assert workspace(dest) == workspace(src)
+    assert "Everything is up to date." in run([*pusher, "push"], dest, freight_env)
+    for tool in (FREIGHT, [dvc_bin]):
+        assert "are in sync" in run([*tool, "status", "-c"], dest, freight_env)

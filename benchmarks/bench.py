@@ -7,7 +7,7 @@ into an emptied workspace, `push` to a local-folder remote, a no-op `push`, `sta
 `fetch` into an emptied cache and `pull` into an emptied workspace and cache. Each command
 runs as a child process; wall time, CPU (user + sys) and peak RSS come from `wait4`.
 Floors for comparison: hashing every byte (hashlib md5) and `cp -r` of the dataset.
-DVC is the pinned `dvc==3.67.1`, run from an isolated `uv tool` environment.
+DVC is the pinned `dvc[s3]==3.67.1`, run from an isolated `uv tool` environment.
 """
 
 from __future__ import annotations
@@ -72,19 +72,28 @@ def generate(name: str) -> Path:
     return root
 
 
+GNU_TIME = shutil.which("time") if Path("/usr/bin/time").exists() else None
+
+
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
-    """Run `cmd`; (wall s, cpu s, peak RSS MiB) of that process tree's main process."""
-    log = open(WORK / "last.log", "wb")  # noqa: SIM115 - closed below
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    log.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    """Run `cmd`; (wall s, CPU s, peak RSS MiB) of the command itself.
+
+    Peak RSS comes from GNU time where it exists: a child forked from this (larger)
+    process would otherwise report this process's RSS as its own peak.
+    """
+    rss_file = WORK / "last.rss"
+    wrapped = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *cmd] if GNU_TIME else cmd
+    with open(WORK / "last.log", "wb") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(wrapped, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
         tail = (WORK / "last.log").read_text(errors="replace")[-2000:]
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}) in {cwd}:\n{tail}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+        raise SystemExit(f"{' '.join(cmd)} failed ({code}) in {cwd}:\n{tail}")
+    rss_kib = int(rss_file.read_text().split()[-1]) if GNU_TIME else usage.ru_maxrss
+    return wall, usage.ru_utime + usage.ru_stime, rss_kib / 1024
 
 
 def find_tools(wanted: list[str]) -> dict[str, list[str]]:
@@ -102,7 +111,7 @@ def find_tools(wanted: list[str]) -> dict[str, list[str]]:
                 "tool",
                 "run",
                 "--from",
-                f"dvc=={DVC_VERSION}",
+                f"dvc[s3]=={DVC_VERSION}",
                 "python",
                 "-c",
                 "import sys; print(sys.prefix)",

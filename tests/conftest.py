@@ -76,4 +76,4 @@ def freight_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     return {**os.environ, **env, "PYTHON": sys.executable}
 
 
-from storage_servers import moto_s3  # noqa: E402, F401 - session fixtures for real servers
+from storage_servers import moto_s3, seaweedfs_s3  # noqa: E402, F401 - real servers

@@ -61,7 +61,12 @@ def s3_fsspec(moto_s3: Server) -> Configure:
     return _s3(moto_s3, {"acl": "private"})  # an option obstore cannot express: s3fs path
 
 
-@pytest.fixture(params=["local_remote", "s3_obstore", "s3_fsspec"])
+@pytest.fixture
+def seaweedfs(seaweedfs_s3: Server) -> Configure:
+    return _s3(seaweedfs_s3, {})
+
+
+@pytest.fixture(params=["local_remote", "s3_obstore", "s3_fsspec", "seaweedfs"])
 def configure(request: pytest.FixtureRequest) -> Configure:
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 

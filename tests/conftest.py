@@ -76,4 +76,12 @@ def freight_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     return {**os.environ, **env, "PYTHON": sys.executable}
 
 
-from storage_servers import moto_s3, seaweedfs_s3  # noqa: E402, F401 - real servers
+from storage_servers import (  # noqa: E402, F401 - real servers
+    azurite,
+    fake_gcs,
+    http_server,
+    moto_s3,
+    seaweedfs_s3,
+    sftp,
+    webdav,
+)

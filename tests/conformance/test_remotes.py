@@ -11,9 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from faulty_proxy import faulty_proxy
 from freight import Repo
 from freight.config import read_level, write_level
-from storage_servers import Server, make_bucket
+from storage_servers import Server, make_bucket, make_container, make_gcs_bucket
 
 FILES = {
     "data/a.txt": b"a\n",
@@ -66,7 +67,34 @@ def seaweedfs(seaweedfs_s3: Server) -> Configure:
     return _s3(seaweedfs_s3, {})
 
 
-@pytest.fixture(params=["local_remote", "s3_obstore", "s3_fsspec", "seaweedfs"])
+@pytest.fixture
+def gcs(fake_gcs: Server) -> Configure:
+    return _configure(f"gs://{make_gcs_bucket(fake_gcs)}/store", fake_gcs.dvc_options, {})
+
+
+@pytest.fixture
+def azure(azurite: Server) -> Configure:
+    return _configure(f"azure://{make_container(azurite)}/store", {}, azurite.dvc_options)
+
+
+@pytest.fixture
+def ssh(sftp: Server, tmp_path: Path) -> Configure:
+    user = {"user": sftp.dvc_options["user"]}
+    secret = {"password": sftp.dvc_options["password"]}
+    return _configure(f"{sftp.endpoint}/{tmp_path.name}/store", user, secret)
+
+
+@pytest.fixture
+def dav(webdav: Server, tmp_path: Path) -> Configure:
+    user = {"user": webdav.dvc_options["user"]}
+    secret = {"password": webdav.dvc_options["password"]}
+    return _configure(f"{webdav.endpoint}/{tmp_path.name}/store", user, secret)
+
+
+REMOTES = ["local_remote", "s3_obstore", "s3_fsspec", "seaweedfs", "gcs", "azure", "ssh", "dav"]
+
+
+@pytest.fixture(params=REMOTES)
 def configure(request: pytest.FixtureRequest) -> Configure:
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
@@ -130,3 +158,32 @@ def test_status_cloud_states(tmp_path: Path, configure: Configure) -> None:
     obj.chmod(0o644)
     obj.unlink()
     assert src.cloud_status().changes == {"solo.bin": "missing"}
+
+
+@pytest.mark.parametrize("client", ["obstore", "s3fs"])
+def test_transient_failures_still_end_complete(
+    tmp_path: Path, moto_s3: Server, client: str
+) -> None:
+    """One request in five fails with 503 SlowDown: push and pull retry and complete."""
+    bucket = make_bucket(moto_s3)
+    with faulty_proxy(moto_s3.endpoint, every=5) as proxy:
+        host, port = proxy.server_address[:2]
+        flaky = Server(
+            "flaky",
+            f"http://{host}:{port}",
+            {**moto_s3.dvc_options, "endpointurl": f"http://{host}:{port}"},
+        )
+        extra = {"acl": "private"} if client == "s3fs" else {}
+        opts = {k: v for k, v in flaky.dvc_options.items() if "key" not in k}
+        secrets = {k: v for k, v in flaky.dvc_options.items() if "key" in k}
+        configure = _configure(f"s3://{bucket}/store", {**opts, **extra}, secrets)
+        files = {f"data/{i:03d}.bin": bytes([i]) * (i * 37) for i in range(120)}
+        src = workspace(tmp_path / "src", configure, files)
+        src.add(["data"])
+        assert src.push().ok
+        dest = fresh(tmp_path / "src", tmp_path / "dest", configure)
+        pulled = dest.pull()
+        assert pulled.ok, (pulled.failed, pulled.missing)
+        assert proxy.failed > 10
+    for rel, data in files.items():
+        assert (tmp_path / "dest" / rel).read_bytes() == data

@@ -80,7 +80,8 @@ class RemoteError(FreightError):
     exit_code = 1
 
     def __init__(self, url: str, key: str, cause: BaseException) -> None:
-        detail = str(cause) or type(cause).__name__
+        # backends put multi-line debug dumps in their messages: keep the first line
+        detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
         super().__init__(
             f"{redact_url(url)}/{key}: {detail}" if key else f"{redact_url(url)}: {detail}"
         )

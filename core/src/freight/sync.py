@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .callbacks import Callback
 from .collect import Selection
-from .errors import FreightError
+from .errors import ConfigError, FreightError, redact_url
 from .inventory import RemoteIndex
 from .odb import Cache
 from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
@@ -86,6 +86,8 @@ def _refs(selections: Sequence[Selection]) -> tuple[ArtifactRef, ...]:
 def push(
     cache: Cache, remote: Remote, selections: Sequence[Selection], callback: Callback
 ) -> TransferResult:
+    if not remote.storage.can_write:
+        raise ConfigError(f"remote '{remote.name}' ({redact_url(remote.storage.url)}) is read-only")
     want, absent = wanted(cache, selections)
     objs = want.all() | set(absent)
     local = _cached(cache, objs)

@@ -88,3 +88,42 @@ def test_lost_directory_member_is_reported_where_dvc_trusts_the_dir(
     assert _cloud([dvc_bin], repo, freight_env) == {}
     assert set(_cloud(FREIGHT, repo, freight_env).values()) == {"new"}
     assert "1 file pushed" in run([*FREIGHT, "push"], repo, freight_env)
+
+
+def test_all_tags_and_branches_agree_with_dvc(
+    tmp_path: Path, dvc_bin: str, freight_env: dict[str, str]
+) -> None:
+    """`-T`/`-a` read older revisions from Git: freight pushes what `dvc status -c -T`
+    wants, and `dvc push -a` leaves nothing for `freight status -c -a` to report."""
+    repo = committed_repo(tmp_path / "src", FREIGHT, freight_env)
+    # An absolute URL: DVC 3.67.1 resolves a relative local remote of another revision
+    # against the filesystem root (`dvc push -a` wrote to /remote); freight always uses
+    # the workspace's config, so its relative URLs mean the same in every revision.
+    run([*FREIGHT, "remote", "modify", "store", "url", str(tmp_path / "remote")], repo, freight_env)
+    run(["git", "commit", "-qam", "absolute remote"], repo, freight_env)
+    run(["git", "tag", "v1"], repo, freight_env)
+    (repo / "foo.txt").write_text("foo v2\n")
+    run([*FREIGHT, "add", "-q", "foo.txt"], repo, freight_env)
+    run(["git", "commit", "-qam", "v2"], repo, freight_env)
+    run(["git", "checkout", "-q", "-b", "side"], repo, freight_env)
+    (repo / "foo.txt").write_text("foo side\n")
+    run([*FREIGHT, "add", "-q", "foo.txt"], repo, freight_env)
+    run(["git", "commit", "-qam", "side"], repo, freight_env)
+    run(["git", "checkout", "-q", "-"], repo, freight_env)
+    run([*FREIGHT, "checkout", "-q"], repo, freight_env)
+
+    def both(*flags: str) -> list[dict[str, str]]:
+        cmd = ["status", "-c", "--json", *flags]
+        return [
+            json.loads(run([*tool, *cmd], repo, freight_env) or "{}")
+            for tool in ([dvc_bin], FREIGHT)
+        ]
+
+    tags = both("-T")
+    assert tags[0] == tags[1] and tags[0]
+    run([*FREIGHT, "push", "-T"], repo, freight_env)
+    assert both("-T") == [{}, {}]
+    side = both("-a")
+    assert side[0] == side[1] == {"foo.txt": "new"}
+    run([dvc_bin, "push", "-a"], repo, freight_env)
+    assert both("-A") == [{}, {}]

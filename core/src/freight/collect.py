@@ -71,6 +71,29 @@ def repo_relpath(root: Path, target: str | os.PathLike[str]) -> str:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Which outputs a command works on besides its targets.
+
+    The workspace's metafiles always count; `all_branches`, `all_tags` and `all_commits`
+    add those of Git revisions. `recursive` makes a directory target stand for the
+    metafiles below it; `with_deps` adds the outputs of upstream stages.
+    """
+
+    all_branches: bool = False
+    all_tags: bool = False
+    all_commits: bool = False
+    recursive: bool = False
+    with_deps: bool = False
+
+    @property
+    def history(self) -> bool:
+        return self.all_branches or self.all_tags or self.all_commits
+
+
+WORKSPACE = Scope()  # the workspace's metafiles, targets as given
+
+
+@dataclass(frozen=True)
 class Selection:
     """An output, optionally narrowed to a path inside it (granular target)."""
 
@@ -78,16 +101,60 @@ class Selection:
     subpath: str = ""  # relative to the output; "" = the whole output
 
 
-def select(outputs: Iterable[Output], root: Path, targets: Iterable[str]) -> list[Selection]:
-    """Resolve targets: `.dvc` files, stage names, outputs, or paths inside outputs."""
+def select(
+    outputs: Iterable[Output],
+    root: Path,
+    targets: Iterable[str],
+    *,
+    recursive: bool = False,
+    with_deps: bool = False,
+) -> list[Selection]:
+    """Resolve targets: `.dvc` files, stage names, outputs, or paths inside outputs.
+
+    With `recursive`, a directory target stands for every metafile below it; with
+    `with_deps`, the outputs of the stages a selected stage depends on are added,
+    transitively (like DVC's `--with-deps`).
+    """
     outputs = list(outputs)
     chosen: list[Selection] = []
     for target in targets:
-        hits = _match(outputs, root, target)
+        hits = _below(outputs, root, target) if recursive else []
+        hits = hits or _match(outputs, root, target)
         if not hits:
             raise PathError(f"'{target}' does not exist as an output or a stage name in 'dvc.yaml'")
         chosen.extend(h for h in hits if h not in chosen)
+    if with_deps:
+        chosen.extend(Selection(o) for o in upstream(outputs, [s.output for s in chosen]))
+        chosen = list(dict.fromkeys(chosen))
     return chosen
+
+
+def _below(outputs: list[Output], root: Path, target: str) -> list[Selection]:
+    rel = repo_relpath(root, target)
+    if not (root / rel).is_dir():
+        return []
+    return [Selection(o) for o in outputs if not rel or o.metafile.startswith(rel + "/")]
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def upstream(outputs: list[Output], selected: list[Output]) -> list[Output]:
+    """Outputs that `selected` depend on through stage deps, transitively, in order."""
+    seen: dict[Output, None] = {}
+    todo = [dep for out in selected for dep in out.deps]
+    done: set[str] = set()
+    while todo:
+        dep = todo.pop()
+        if dep in done:
+            continue
+        done.add(dep)
+        for out in outputs:
+            if out not in seen and _overlaps(out.path, dep):
+                seen[out] = None
+                todo.extend(out.deps)
+    return [o for o in seen if o not in selected]
 
 
 def _match(outputs: list[Output], root: Path, target: str) -> list[Selection]:
@@ -99,9 +166,11 @@ def _match(outputs: list[Output], root: Path, target: str) -> list[Selection]:
     by_file = [Selection(o) for o in outputs if o.metafile == rel]
     if by_file:
         return by_file
+    # Every match, not the first: outputs read from several Git revisions share paths.
+    hits = []
     for out in outputs:
         if rel == out.path:
-            return [Selection(out)]
-        if out.is_dir and rel.startswith(out.path + "/"):
-            return [Selection(out, posixpath.relpath(rel, out.path))]
-    return []
+            hits.append(Selection(out))
+        elif out.is_dir and rel.startswith(out.path + "/"):
+            hits.append(Selection(out, posixpath.relpath(rel, out.path)))
+    return hits

@@ -11,6 +11,7 @@
     ├── RemoteError                        a remote request failed (backend error as cause)
     ├── LinkError (+OSError)               no configured link type works
     ├── RepoLockedError                    another process holds the repo lock
+    ├── GitError                           Git history was asked for and cannot be read
     ├── UnsavedChangesError                refusing to overwrite data that is not in the cache
     └── PartialFailureError (result)       some items of an operation failed
         ├── CheckoutError
@@ -92,6 +93,10 @@ class RemoteError(FreightError):
 
 class LinkError(FreightError, OSError):
     """None of the configured link types can create a workspace file."""
+
+
+class GitError(FreightError):
+    """Git history was asked for (`-a/-T/-A`) and cannot be read."""
 
 
 class RepoLockedError(FreightError):

@@ -65,10 +65,12 @@ def _rt_yaml() -> Any:
     return rt
 
 
-def load_yaml(path: Path, where: str) -> Any:
-    """Parse a YAML file; errors name the file and the line."""
+def load_yaml(source: Path | bytes, where: str) -> Any:
+    """Parse a YAML file (or its bytes, e.g. read from Git); errors name the file and line."""
     try:
-        with open(path, "rb") as stream:
+        if isinstance(source, bytes):
+            return yaml.load(source, Loader=_Loader)
+        with open(source, "rb") as stream:
             return yaml.load(stream, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -114,12 +116,17 @@ def _output(entry: Any, metafile: str, wdir: str, **flags: Any) -> Output:
         push=flags.get("push", entry.get("push", True)) is not False,
         remote=flags.get("remote", entry.get("remote")),
         stage=flags.get("stage"),
+        deps=flags.get("deps", ()),
     )
 
 
 def read_dvcfile(root: Path, metafile: str) -> list[Output]:
     """The outputs declared by the `.dvc` file at repo-relative `metafile`."""
-    data = load_yaml(root / metafile, metafile)
+    return parse_dvcfile(load_yaml(root / metafile, metafile), metafile)
+
+
+def parse_dvcfile(data: Any, metafile: str) -> list[Output]:
+    """The outputs of a loaded `.dvc` file."""
     if not isinstance(data, Mapping):
         raise MetafileError(metafile, "not a mapping of DVC keys")
     wdir = data.get("wdir") or "."
@@ -131,23 +138,37 @@ def read_dvcfile(root: Path, metafile: str) -> list[Output]:
 
 def read_lock(root: Path, lockfile: str) -> list[Output]:
     """The outputs recorded in a `dvc.lock`, with flags and wdir from its `dvc.yaml`."""
-    data = load_yaml(root / lockfile, lockfile)
+    yaml_path = root / posixpath.join(posixpath.dirname(lockfile), "dvc.yaml")
+    definition = load_yaml(yaml_path, str(yaml_path.name)) if yaml_path.exists() else None
+    return parse_lock(load_yaml(root / lockfile, lockfile), lockfile, definition)
+
+
+def parse_lock(data: Any, lockfile: str, definition: Any) -> list[Output]:
+    """The outputs of a loaded `dvc.lock`, given its loaded `dvc.yaml` (or None).
+
+    Each output carries its stage's dependencies (repo-relative paths), which
+    `--with-deps` follows upstream.
+    """
     if data is None:
         return []
     stages = data.get("stages") if isinstance(data, Mapping) else None
     if not isinstance(stages, Mapping):
         raise MetafileError(lockfile, "no 'stages' mapping")
-    yaml_path = root / posixpath.join(posixpath.dirname(lockfile), "dvc.yaml")
-    definition = load_yaml(yaml_path, str(yaml_path.name)) if yaml_path.exists() else None
     outputs = []
     for name, stage in stages.items():
         if not isinstance(stage, Mapping) or not isinstance(stage.get("outs") or [], list):
             raise MetafileError(lockfile, f"stage {name!r} is not a mapping with a list of outs")
         wdir, flags = stage_flags(definition, str(name))
+        base = _join(posixpath.dirname(lockfile), wdir)
+        deps = tuple(
+            _join(base, dep["path"])
+            for dep in stage.get("deps") or []
+            if isinstance(dep, Mapping) and isinstance(dep.get("path"), str)
+        )
         for entry in stage.get("outs") or []:
             key = entry.get("path") if isinstance(entry, Mapping) else None
             extra = flags.get(key, {}) if isinstance(key, str) else {}
-            outputs.append(_output(entry, lockfile, wdir, stage=str(name), **extra))
+            outputs.append(_output(entry, lockfile, wdir, stage=str(name), deps=deps, **extra))
     return outputs
 
 

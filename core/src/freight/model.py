@@ -19,7 +19,7 @@ class Output:
 
     `path` is the repo-relative posix path; `metafile` the repo-relative path of the `.dvc`
     or `dvc.lock` that declares it (`stage` names the lock stage). `oid` is None when the
-    metafile has no hash yet.
+    metafile has no hash yet. `deps` are the repo-relative paths its stage depends on.
     """
 
     path: str
@@ -33,6 +33,7 @@ class Output:
     push: bool = True
     remote: str | None = None
     stage: str | None = None
+    deps: tuple[str, ...] = ()
 
     @property
     def is_dir(self) -> bool:

@@ -14,14 +14,15 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
+from typing import Literal, overload
 
-from . import gc, scm, sync
+from . import gc, history, scm, sync
 from .adding import Adder
 from .callbacks import DEFAULT_CALLBACK, Callback
 from .checkout import Planner, apply
-from .collect import Selection, find_outputs, select
+from .collect import WORKSPACE, Scope, Selection, find_outputs, select
 from .config import Config, load_config
-from .errors import UnsavedChangesError
+from .errors import GitError, UnsavedChangesError
 from .ignore import root_rules
 from .inventory import RemoteIndex
 from .layout import DVC_DIR, TMP_DIR, find_root
@@ -79,11 +80,36 @@ class Repo:
         """Every output declared in the repository's `.dvc` and `dvc.lock` files."""
         return find_outputs(self.root)
 
-    def _select(self, targets: Iterable[StrPath] | None) -> list[Selection]:
+    def _outputs(self, scope: Scope) -> list[Output]:
+        """The workspace's outputs, then those only Git revisions in `scope` declare."""
         outputs = self.outputs()
+        if not scope.history:
+            return outputs
+        git_root = scm.git_root(self.root)
+        if git_root is None:
+            raise GitError(f"'{self.root}' is not in a Git repository: no revisions to read")
+        revs = history.revisions(
+            git_root,
+            all_branches=scope.all_branches,
+            all_tags=scope.all_tags,
+            all_commits=scope.all_commits,
+        )
+        old = history.outputs_at_revisions(self.root, git_root, revs)
+        return list(dict.fromkeys([*outputs, *old]))
+
+    def _select(
+        self, targets: Iterable[StrPath] | None, scope: Scope = WORKSPACE
+    ) -> list[Selection]:
+        outputs = self._outputs(scope)
         if not targets:
             return [Selection(o) for o in outputs]
-        return select(outputs, self.root, [os.fspath(t) for t in targets])
+        return select(
+            outputs,
+            self.root,
+            [os.fspath(t) for t in targets],
+            recursive=scope.recursive,
+            with_deps=scope.with_deps,
+        )
 
     def _lock(self) -> AbstractContextManager[None]:
         return repo_lock(self.tmp_dir / "lock")
@@ -127,31 +153,33 @@ class Repo:
         out of the result entirely with `allow_missing`.
         """
         with self._lock():
-            planner = Planner(
-                self.root, self.cache, self.state, root_rules(self.root), jobs=self.jobs
-            )
-            selections = [s for s in self._select(targets) if s.output.cache and s.output.oid]
-            plans = [planner.plan(s.output, s.subpath, relink=relink) for s in selections]
-            unsaved = sorted({p for plan in plans for p in plan.unsaved})
-            if unsaved and not force:
-                raise UnsavedChangesError(unsaved)
-            total = sum(len(p.create) for p in plans)
-            callback.set_size(total)
-            try:
-                result = apply(
-                    plans,
-                    root=self.root,
-                    cache=self.cache,
-                    linker=Linker(self.config.cache_type),
-                    state=self.state,
-                    jobs=self.jobs,
-                    progress=callback.relative_update,
-                )
-            finally:
-                self.state.save()
+            result = self._checkout(self._select(targets), force, relink, callback)
         if allow_missing and result.failed:
             result = _drop_missing(result)
         return result
+
+    def _checkout(
+        self, selections: list[Selection], force: bool, relink: bool, callback: Callback
+    ) -> CheckoutResult:
+        planner = Planner(self.root, self.cache, self.state, root_rules(self.root), jobs=self.jobs)
+        chosen = [s for s in selections if s.output.cache and s.output.oid]
+        plans = [planner.plan(s.output, s.subpath, relink=relink) for s in chosen]
+        unsaved = sorted({p for plan in plans for p in plan.unsaved})
+        if unsaved and not force:
+            raise UnsavedChangesError(unsaved)
+        callback.set_size(sum(len(p.create) for p in plans))
+        try:
+            return apply(
+                plans,
+                root=self.root,
+                cache=self.cache,
+                linker=Linker(self.config.cache_type),
+                state=self.state,
+                jobs=self.jobs,
+                progress=callback.relative_update,
+            )
+        finally:
+            self.state.save()
 
     def _open_remote(self, name: str | None, jobs: int | None) -> Remote:
         config = self.config.remote(name)
@@ -160,11 +188,11 @@ class Repo:
         return Remote(config.name, storage, index, jobs or config.jobs or storage.jobs)
 
     def _by_remote(
-        self, targets: Iterable[StrPath] | None, remote: str | None, *, pushing: bool
+        self, targets: Iterable[StrPath] | None, remote: str | None, scope: Scope, *, pushing: bool
     ) -> dict[str | None, list[Selection]]:
         """Selections grouped by the remote they go to (an output's own `remote` wins)."""
         groups: dict[str | None, list[Selection]] = {}
-        for sel in self._select(targets):
+        for sel in self._select(targets, scope):
             out = sel.output
             if not out.cache or not out.oid or (pushing and not out.push):
                 continue
@@ -179,10 +207,11 @@ class Repo:
         targets: Iterable[StrPath] | None,
         remote: str | None,
         jobs: int | None,
+        scope: Scope,
         callback: Callback,
     ) -> TransferResult:
         run = sync.push if direction == "push" else sync.fetch
-        groups = self._by_remote(targets, remote, pushing=direction == "push")
+        groups = self._by_remote(targets, remote, scope, pushing=direction == "push")
         if not groups:
             return TransferResult(direction, self.config.remote(remote).name, ())
         results = []
@@ -200,11 +229,21 @@ class Repo:
         *,
         remote: str | None = None,
         jobs: int | None = None,
+        all_branches: bool = False,
+        all_tags: bool = False,
+        all_commits: bool = False,
+        recursive: bool = False,
+        with_deps: bool = False,
         callback: Callback = DEFAULT_CALLBACK,
     ) -> TransferResult:
-        """Upload what the remote lacks; a `.dir` only once all its files are there."""
+        """Upload what the remote lacks; a `.dir` only once all its files are there.
+
+        `all_branches`, `all_tags` and `all_commits` add the outputs of Git revisions
+        (read from Git, no checkout); `recursive` and `with_deps` widen the targets.
+        """
+        scope = Scope(all_branches, all_tags, all_commits, recursive, with_deps)
         with self._lock():
-            return self._transfer("push", targets, remote, jobs, callback)
+            return self._transfer("push", targets, remote, jobs, scope, callback)
 
     def fetch(
         self,
@@ -212,11 +251,20 @@ class Repo:
         *,
         remote: str | None = None,
         jobs: int | None = None,
+        all_branches: bool = False,
+        all_tags: bool = False,
+        all_commits: bool = False,
+        recursive: bool = False,
+        with_deps: bool = False,
         callback: Callback = DEFAULT_CALLBACK,
     ) -> TransferResult:
-        """Download what the cache lacks, verifying every object against its oid."""
+        """Download what the cache lacks, verifying every object against its oid.
+
+        The scope flags are those of `push`.
+        """
+        scope = Scope(all_branches, all_tags, all_commits, recursive, with_deps)
         with self._lock():
-            return self._transfer("fetch", targets, remote, jobs, callback)
+            return self._transfer("fetch", targets, remote, jobs, scope, callback)
 
     def pull(
         self,
@@ -226,14 +274,23 @@ class Repo:
         jobs: int | None = None,
         force: bool = False,
         allow_missing: bool = False,
+        all_branches: bool = False,
+        all_tags: bool = False,
+        all_commits: bool = False,
+        recursive: bool = False,
+        with_deps: bool = False,
         callback: Callback = DEFAULT_CALLBACK,
     ) -> TransferResult:
-        """`fetch`, then `checkout` of the same targets."""
+        """`fetch`, then `checkout` of the same targets (of the workspace only: objects of
+        other revisions are fetched into the cache)."""
         targets = list(targets) if targets is not None else None
-        fetched = self.fetch(targets, remote=remote, jobs=jobs, callback=callback)
-        checked = self.checkout(
-            targets, force=force, allow_missing=allow_missing, callback=callback
-        )
+        scope = Scope(all_branches, all_tags, all_commits, recursive, with_deps)
+        with self._lock():
+            fetched = self._transfer("fetch", targets, remote, jobs, scope, callback)
+            here = Scope(recursive=recursive, with_deps=with_deps)
+            checked = self._checkout(self._select(targets, here), force, False, callback)
+        if allow_missing and checked.failed:
+            checked = _drop_missing(checked)
         return dataclasses.replace(fetched, direction="pull", checkout=checked)
 
     def cloud_status(
@@ -242,9 +299,15 @@ class Repo:
         *,
         remote: str | None = None,
         jobs: int | None = None,
+        all_branches: bool = False,
+        all_tags: bool = False,
+        all_commits: bool = False,
+        recursive: bool = False,
+        with_deps: bool = False,
     ) -> CloudStatusResult:
-        """Cache vs remote, like `dvc status -c`."""
-        groups = self._by_remote(targets, remote, pushing=True)
+        """Cache vs remote, like `dvc status -c`; the scope flags are those of `push`."""
+        scope = Scope(all_branches, all_tags, all_commits, recursive, with_deps)
+        groups = self._by_remote(targets, remote, scope, pushing=True)
         changes: dict[str, str] = {}
         outputs: list[ArtifactRef] = []
         name = self.config.remote(remote).name if not groups else ""
@@ -259,11 +322,21 @@ class Repo:
             outputs.extend(result.outputs)
         return CloudStatusResult(name, tuple(outputs), changes)
 
-    def gc(self, *, cloud: bool = False, remote: str | None = None) -> GcResult:
-        """Remove objects no output of the workspace references (and, with `cloud`, from
-        the remote too). The caller is responsible for asking the user first."""
+    def gc(
+        self,
+        *,
+        cloud: bool = False,
+        remote: str | None = None,
+        all_branches: bool = False,
+        all_tags: bool = False,
+        all_commits: bool = False,
+    ) -> GcResult:
+        """Remove objects that no output of the workspace (nor of the Git revisions the
+        flags select) references; with `cloud`, from the remote too. The caller is
+        responsible for asking the user first."""
         with self._lock():
-            used = gc.used_keys(self.cache, self.outputs())
+            kept = self._outputs(Scope(all_branches, all_tags, all_commits))
+            used = gc.used_keys(self.cache, kept)
             removed = gc.remove_local(
                 self.cache.root, gc.unused(gc.cache_keys(self.cache.root), used)
             )
@@ -278,11 +351,47 @@ class Repo:
                 opened.close()
             return GcResult(removed, len(doomed), opened.name)
 
+    @overload
     def status(
-        self, targets: Iterable[StrPath] | None = None, *, callback: Callback = DEFAULT_CALLBACK
-    ) -> StatusResult:
-        """Workspace vs metafiles vs cache, grouped like `dvc status`."""
-        selections = self._select(targets)
+        self,
+        targets: Iterable[StrPath] | None = None,
+        *,
+        cloud: Literal[False] = False,
+        recursive: bool = False,
+        with_deps: bool = False,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> StatusResult: ...
+
+    @overload
+    def status(
+        self,
+        targets: Iterable[StrPath] | None = None,
+        *,
+        cloud: Literal[True],
+        remote: str | None = None,
+        jobs: int | None = None,
+        recursive: bool = False,
+        with_deps: bool = False,
+    ) -> CloudStatusResult: ...
+
+    def status(
+        self,
+        targets: Iterable[StrPath] | None = None,
+        *,
+        cloud: bool = False,
+        remote: str | None = None,
+        jobs: int | None = None,
+        recursive: bool = False,
+        with_deps: bool = False,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> StatusResult | CloudStatusResult:
+        """Workspace vs metafiles vs cache, grouped like `dvc status`; with `cloud`, the
+        cache vs a remote (`cloud_status`)."""
+        if cloud:
+            return self.cloud_status(
+                targets, remote=remote, jobs=jobs, recursive=recursive, with_deps=with_deps
+            )
+        selections = self._select(targets, Scope(recursive=recursive, with_deps=with_deps))
         rules = root_rules(self.root)
         callback.set_size(len(selections))
         changes: dict[str, dict[str, str]] = {}

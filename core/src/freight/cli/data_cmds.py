@@ -36,9 +36,9 @@ class TqdmCallback(Callback):
             self._bar.close()
 
 
-def _progress(unit: str) -> Callback:
+def _progress(unit: str, quiet: bool = False) -> Callback:
     """A progress bar when stderr is a terminal, else a silent callback."""
-    return TqdmCallback(unit) if sys.stderr.isatty() else Callback()
+    return TqdmCallback(unit) if sys.stderr.isatty() and not quiet else Callback()
 
 
 def _targets(targets: list[str]) -> list[str]:
@@ -105,6 +105,9 @@ def cmd_checkout(args: argparse.Namespace) -> int:
     return 0
 
 
+UP_TO_DATE = "Everything is up to date."
+
+
 def _files(n: int, verb: str) -> str:
     return f"{n} file{'s' if n != 1 else ''} {verb}"
 
@@ -128,45 +131,41 @@ def _transfer_failed(result: TransferResult, action: str) -> int:
     verb = "upload" if result.direction == "push" else "download"
     n = len(result.failed)
     print(
-        f"ERROR: failed to {action} data to the cloud - {_files(n, 'failed to ' + verb)}".replace(
-            "files failed to", "files failed to"
-        ).replace(" file failed", " file failed"),
+        f"ERROR: failed to {action} data to the cloud - {_files(n, 'failed to ' + verb)}",
         file=sys.stderr,
     )
     return 1
 
 
-def cmd_push(args: argparse.Namespace) -> int:
+def _scope(args: argparse.Namespace, *, history_only: bool = False) -> dict[str, bool]:
+    """The `Repo` keyword arguments for the scope flags of `args`."""
+    flags = ["all_branches", "all_tags", "all_commits"]
+    if not history_only:
+        flags += ["recursive", "with_deps"]
+    return {flag: getattr(args, flag) for flag in flags}
+
+
+def _report(args: argparse.Namespace, text: str) -> None:
+    if not args.quiet:
+        print(text)
+
+
+def cmd_transfer(args: argparse.Namespace) -> int:
+    """`push` or `fetch` (args.verb)."""
     with Repo() as repo:
-        result = repo.push(
+        run = repo.push if args.verb == "push" else repo.fetch
+        result = run(
             _targets(args.targets) or None,
             remote=args.remote,
             jobs=args.jobs,
-            callback=_progress("file"),
+            **_scope(args),
+            callback=_progress("file", args.quiet),
         )
     _report_missing(result)
     if result.failed:
-        return _transfer_failed(result, "push")
-    print(
-        _files(result.transferred, "pushed") if result.transferred else "Everything is up to date."
-    )
-    return 0
-
-
-def cmd_fetch(args: argparse.Namespace) -> int:
-    with Repo() as repo:
-        result = repo.fetch(
-            _targets(args.targets) or None,
-            remote=args.remote,
-            jobs=args.jobs,
-            callback=_progress("file"),
-        )
-    _report_missing(result)
-    if result.failed:
-        return _transfer_failed(result, "fetch")
-    print(
-        _files(result.transferred, "fetched") if result.transferred else "Everything is up to date."
-    )
+        return _transfer_failed(result, args.verb)
+    done = f"{args.verb}ed" if args.verb == "push" else "fetched"
+    _report(args, _files(result.transferred, done) if result.transferred else UP_TO_DATE)
     return 0
 
 
@@ -178,11 +177,12 @@ def cmd_pull(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             force=args.force,
             allow_missing=args.allow_missing,
-            callback=_progress("file"),
+            **_scope(args),
+            callback=_progress("file", args.quiet),
         )
     _report_missing(result)
     checkout = result.checkout
-    if checkout is not None:
+    if checkout is not None and not args.quiet:
         print_checkout(checkout, summary=False)
     if result.failed:
         return _transfer_failed(result, "pull")
@@ -198,9 +198,9 @@ def cmd_pull(args: argparse.Namespace) -> int:
     if checkout is not None and checkout_summary(checkout):
         parts.extend(checkout_summary(checkout).replace(" and ", ", ").split(", "))
     if not parts:
-        print("Everything is up to date.")
+        _report(args, UP_TO_DATE)
     else:
-        print(", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+        _report(args, ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
     return 0
 
 
@@ -213,9 +213,10 @@ def print_cloud_status(result: CloudStatusResult) -> None:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    if not args.workspace:
+    if not (args.workspace or args.all_branches or args.all_tags or args.all_commits):
         print(
-            "ERROR: gc needs a scope: use `-w/--workspace` to keep what the workspace uses",
+            "ERROR: gc needs a scope: use `-w/--workspace` to keep what the workspace uses "
+            "(and -a/-T/-A to keep what Git revisions use too)",
             file=sys.stderr,
         )
         return 254
@@ -230,7 +231,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             return 1
     with Repo() as repo:
-        result = repo.gc(cloud=args.cloud, remote=args.remote)
+        result = repo.gc(cloud=args.cloud, remote=args.remote, **_scope(args, history_only=True))
     print(
         f"Removed {result.removed_cache} objects from repo cache."
         if result.removed_cache
@@ -263,15 +264,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.cloud or args.remote:
         with Repo() as repo:
             cloud = repo.cloud_status(
-                _targets(args.targets) or None, remote=args.remote, jobs=args.jobs
+                _targets(args.targets) or None, remote=args.remote, jobs=args.jobs, **_scope(args)
             )
         if args.json:
             print(json.dumps(cloud.changes))
         elif not args.quiet:
             print_cloud_status(cloud)
         return 0
+    if args.all_branches or args.all_tags or args.all_commits:
+        print("ERROR: -a/-T/-A only apply to `status --cloud`", file=sys.stderr)
+        return 254
     with Repo() as repo:
-        result = repo.status(_targets(args.targets) or None)
+        result = repo.status(
+            _targets(args.targets) or None, recursive=args.recursive, with_deps=args.with_deps
+        )
     if args.json:
         payload = {g: [{"changed outs": c}] for g, c in result.changes.items()}
         print(json.dumps(payload))
@@ -285,6 +291,23 @@ def cmd_status(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     quiet = argparse.ArgumentParser(add_help=False)
     quiet.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    revs = argparse.ArgumentParser(add_help=False)
+    for short, name, text in (
+        ("-a", "--all-branches", "also the metafiles of every branch tip"),
+        ("-T", "--all-tags", "also the metafiles of every tag"),
+        ("-A", "--all-commits", "also the metafiles of every commit"),
+    ):
+        revs.add_argument(short, name, action="store_true", help=text)
+    scope = argparse.ArgumentParser(add_help=False, parents=[revs])
+    scope.add_argument(
+        "-d", "--with-deps", action="store_true", help="also the outputs of upstream stages"
+    )
+    scope.add_argument(
+        "-R",
+        "--recursive",
+        action="store_true",
+        help="a directory target means every metafile in it",
+    )
 
     p = sub.add_parser("init", parents=[quiet], help="Initialize a DVC repository here.")
     p.add_argument("--no-scm", action="store_true", help="initialize without Git")
@@ -322,7 +345,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.set_defaults(func=cmd_checkout)
 
-    p = sub.add_parser("status", parents=[quiet], help="Show changed outputs.")
+    p = sub.add_parser("status", parents=[quiet, scope], help="Show changed outputs.")
     p.add_argument("targets", nargs="*", metavar="TARGET", help="limit to these targets")
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.add_argument("-c", "--cloud", action="store_true", help="compare the cache with a remote")
@@ -330,7 +353,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-j", "--jobs", type=int, help="parallel requests to the remote")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("gc", help="Remove cache (and remote) objects the workspace does not use.")
+    p = sub.add_parser(
+        "gc", parents=[revs], help="Remove cache (and remote) objects the workspace does not use."
+    )
     p.add_argument("-w", "--workspace", action="store_true", help="keep what the workspace uses")
     p.add_argument("-c", "--cloud", action="store_true", help="also remove them from the remote")
     p.add_argument("-r", "--remote", help="remote to collect (with --cloud)")
@@ -338,11 +363,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_gc)
 
     for name, func, text in (
-        ("push", cmd_push, "Upload tracked data the remote lacks."),
-        ("fetch", cmd_fetch, "Download tracked data the cache lacks."),
+        ("push", cmd_transfer, "Upload tracked data the remote lacks."),
+        ("fetch", cmd_transfer, "Download tracked data the cache lacks."),
         ("pull", cmd_pull, "Fetch tracked data and check it out."),
     ):
-        p = sub.add_parser(name, parents=[quiet], help=text)
+        p = sub.add_parser(name, parents=[quiet, scope], help=text)
         p.add_argument(
             "targets",
             nargs="*",
@@ -363,4 +388,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 action="store_true",
                 help="do not fail for files missing from the cache and remote",
             )
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, verb=name)

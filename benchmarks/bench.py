@@ -1,9 +1,11 @@
 """freight vs DVC on the same machine, in one run.
 
     .tools/bin/uv run python benchmarks/bench.py [--sizes 20000x4KiB,...] [--ops ...]
+        [--remote local|seaweedfs]
 
 For every dataset and tool: a fresh Git + DVC repo, then `add`, clean `status`, `checkout`
-into an emptied workspace, `push` to a local-folder remote, a no-op `push`, `status -c`,
+into an emptied workspace, `push` to the remote (a local folder, or a bucket on a SeaweedFS
+S3 server on 127.0.0.1 that the script starts and stops), a no-op `push`, `status -c`,
 `fetch` into an emptied cache and `pull` into an emptied workspace and cache. Each command
 runs as a child process; wall time, CPU (user + sys) and peak RSS come from `wait4`.
 Floors for comparison: hashing every byte (hashlib md5) and `cp -r` of the dataset.
@@ -13,6 +15,7 @@ DVC is the pinned `dvc[s3]==3.67.1`, run from an isolated `uv tool` environment.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -21,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -131,7 +135,18 @@ def reset(paths: list[Path]) -> None:
             shutil.rmtree(path)
 
 
-def bench_tool(name: str, tool: str, exe: list[str], ops: list[str], src: Path) -> list[Run]:
+@dataclass(frozen=True)
+class Remote:
+    """Where pushes go: a URL and the `remote modify` options (secrets to config.local)."""
+
+    url: str
+    options: dict[str, str]
+    secrets: dict[str, str]
+
+
+def bench_tool(
+    name: str, tool: str, exe: list[str], ops: list[str], src: Path, target: Remote | None
+) -> list[Run]:
     repo, remote = WORK / f"{tool}-{name}", WORK / f"{tool}-{name}-remote"
     reset([repo, remote])
     repo.mkdir(parents=True)
@@ -144,13 +159,13 @@ def bench_tool(name: str, tool: str, exe: list[str], ops: list[str], src: Path) 
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     subprocess.run([*exe, "init", "-q"], cwd=repo, env=env, check=True)
     (repo / ".gitignore").write_text("/.site\n")
-    subprocess.run(
-        [*exe, "remote", "add", "-d", "r", str(remote)],
-        cwd=repo,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    url = f"{target.url}/{tool}-{name}" if target else str(remote)
+    settings = [["remote", "add", "-d", "r", url]]
+    if target:
+        settings += [["remote", "modify", "r", k, v] for k, v in target.options.items()]
+        settings += [["remote", "modify", "--local", "r", k, v] for k, v in target.secrets.items()]
+    for args in settings:
+        subprocess.run([*exe, *args], cwd=repo, env=env, check=True, capture_output=True)
     subprocess.run(["cp", "-rp", str(src), str(repo / "data")], check=True)
     cache = repo / ".dvc" / "cache"
     steps = {
@@ -225,22 +240,38 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def seaweedfs() -> Iterator[Remote]:
+    """A SeaweedFS S3 server with a fresh bucket, through the test suite's launcher."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from storage_servers import make_bucket, run_seaweedfs
+
+    with run_seaweedfs() as server:
+        bucket = make_bucket(server)
+        options = {k: v for k, v in server.dvc_options.items() if "key" not in k}
+        secrets = {k: v for k, v in server.dvc_options.items() if "key" in k}
+        yield Remote(f"s3://{bucket}", options, secrets)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"default: {DEFAULT_SIZES}")
     parser.add_argument("--ops", default=",".join(OPS), help="operations to report")
     parser.add_argument("--tools", default="freight,dvc")
     parser.add_argument("--json", type=Path, help="also write raw results here")
+    parser.add_argument("--remote", choices=("local", "seaweedfs"), default="local")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     tools = find_tools(args.tools.split(","))
     runs: list[Run] = []
-    for name in args.sizes.split(","):
-        print(f"{name}: generating", flush=True)
-        src = generate(name)
-        runs.extend(floors(name, src))
-        for tool, exe in tools.items():
-            runs.extend(bench_tool(name, tool, exe, args.ops.split(","), src))
+    with contextlib.ExitStack() as stack:
+        target = stack.enter_context(seaweedfs()) if args.remote == "seaweedfs" else None
+        for name in args.sizes.split(","):
+            print(f"{name}: generating", flush=True)
+            src = generate(name)
+            runs.extend(floors(name, src))
+            for tool, exe in tools.items():
+                runs.extend(bench_tool(name, tool, exe, args.ops.split(","), src, target))
     print()
     print(table(runs))
     if args.json:

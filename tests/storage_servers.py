@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,6 +164,13 @@ def _s3_ready(endpoint: str) -> bool:
 @pytest.fixture(scope="session")
 def seaweedfs_s3() -> Iterator[Server]:
     """SeaweedFS (`weed mini`): a real S3 server written in Go, data on disk."""
+    with run_seaweedfs() as server:
+        yield server
+
+
+@contextmanager
+def run_seaweedfs() -> Iterator[Server]:
+    """Start SeaweedFS for the block (also used by `benchmarks/bench.py`)."""
     data = Path(tempfile.mkdtemp(prefix="seaweedfs-data-"))
     mp, mg, vp, vg, fp, fg, sp, sg = _free_ports(8)
     ap = _admin_port_pair()
@@ -292,7 +300,10 @@ def _rclone(mode: str, *args: str) -> tuple[subprocess.Popen[bytes], Path, int]:
     port = free_port()
     root = Path(tempfile.mkdtemp(prefix=f"rclone-{mode}-root-"))
     cmd = [str(BIN / "rclone"), "serve", mode, str(root), "--addr", f"127.0.0.1:{port}"]
-    cmd += ["--config", "/dev/null", "--dir-cache-time", "0s", "--cache-dir", str(root / ".c")]
+    # Not `--dir-cache-time 0s`: with it, rclone 1.75 spins at 100% CPU on concurrent
+    # renames and never answers. The cache (with the host keys) stays out of the served root.
+    cache = tempfile.mkdtemp(prefix=f"rclone-{mode}-cache-")
+    cmd += ["--config", "/dev/null", "--cache-dir", cache]
     proc, _ = _launch(f"rclone-{mode}", [*cmd, *args], lambda: _tcp_open(port))
     return proc, root, port
 

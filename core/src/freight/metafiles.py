@@ -20,8 +20,9 @@ import yaml
 
 from .errors import MetafileError
 from .fsutil import atomic_write
-from .model import Output
+from .model import FileMeta, Output, Version
 from .stages import stage_flags
+from .tree import Tree, TreeEntry, check_relpath, parse
 
 HASH_KEYS = ("md5", "size", "nfiles", "isexec", "hash")
 
@@ -95,6 +96,47 @@ def _resolve_out_path(metafile: str, wdir: str, path: str) -> str:
     return rel
 
 
+def _version(entry: Mapping[str, Any], metafile: str) -> Version | None:
+    """The `cloud: {remote: {etag, version_id}}` of an entry (at most one remote)."""
+    cloud = entry.get("cloud")
+    if cloud is None:
+        return None
+    if not isinstance(cloud, Mapping) or not all(isinstance(v, Mapping) for v in cloud.values()):
+        raise MetafileError(metafile, f"'cloud' of {entry.get('path')!r} is not a mapping")
+    for remote, info in cloud.items():
+        vid, etag = info.get("version_id"), info.get("etag")
+        return Version(str(remote), None if vid is None else str(vid), etag and str(etag))
+    return None
+
+
+def _files(entry: Mapping[str, Any], metafile: str) -> tuple[FileMeta, ...] | None:
+    """The `files:` list of a directory entry, validated like a `.dir` manifest."""
+    items = entry.get("files")
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise MetafileError(metafile, f"'files' of {entry.get('path')!r} is not a list")
+    files = []
+    for item in items:
+        if not isinstance(item, Mapping) or not isinstance(item.get("md5"), str):
+            raise MetafileError(metafile, f"file entry without an md5: {item!r}")
+        size = item.get("size")
+        if size is not None and type(size) is not int:
+            raise MetafileError(metafile, f"size of {item.get('relpath')!r} is not an integer")
+        files.append(
+            FileMeta(
+                relpath=check_relpath(item.get("relpath"), metafile),
+                md5=item["md5"],
+                size=size,
+                isexec=bool(item.get("isexec", False)),
+                version=_version(item, metafile),
+            )
+        )
+    tree = parse(Tree.build(TreeEntry(f.relpath, f.md5) for f in files).serialize(), metafile)
+    order = {e.relpath: i for i, e in enumerate(tree.entries)}
+    return tuple(sorted(files, key=lambda f: order[f.relpath]))
+
+
 def _output(entry: Any, metafile: str, wdir: str, **flags: Any) -> Output:
     if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
         raise MetafileError(metafile, f"output entry without a path: {entry!r}")
@@ -104,12 +146,21 @@ def _output(entry: Any, metafile: str, wdir: str, **flags: Any) -> Output:
     for key in ("size", "nfiles"):
         if entry.get(key) is not None and type(entry[key]) is not int:
             raise MetafileError(metafile, f"{key} of {entry['path']!r} is not an integer")
+    files = _files(entry, metafile)
+    size, nfiles = entry.get("size"), entry.get("nfiles")
+    if files is not None:  # the directory's hash is that of the `.dir` the list stands for
+        oid = Tree.build(TreeEntry(f.relpath, f.md5) for f in files).oid()
+        nfiles = len(files)
+        sizes = [f.size for f in files]
+        size = None if None in sizes else sum(s or 0 for s in sizes)
     return Output(
         path=_resolve_out_path(metafile, wdir, entry["path"]),
         metafile=metafile,
         oid=oid,
-        size=entry.get("size"),
-        nfiles=entry.get("nfiles"),
+        size=size,
+        nfiles=nfiles,
+        version=_version(entry, metafile),
+        files=files,
         isexec=bool(entry.get("isexec", False)),
         legacy=entry.get("hash") != "md5",
         cache=flags.get("cache", entry.get("cache", True)) is not False,
@@ -195,7 +246,9 @@ def write_dvcfile(path: Path, entry: dict[str, Any]) -> None:
     """Create or update the `.dvc` file at `path` with one output entry.
 
     An existing entry with the same `path` is updated in place: hash keys change where they
-    are, new ones are appended, stale ones dropped, and everything else is kept.
+    are, new ones are appended, stale ones dropped, and everything else is kept. An entry
+    whose data did not change is left alone, so the version ids a version-aware push
+    recorded (`cloud:`, `files:`) survive re-adding unchanged data.
     """
     if not path.exists():
         atomic_write(path, dump({"outs": [entry]}))
@@ -210,7 +263,14 @@ def write_dvcfile(path: Path, entry: dict[str, Any]) -> None:
     if old is None:
         outs.append(entry)
     else:
-        for key in HASH_KEYS:
+        recorded = _output(old, path.name, ".")
+        if (recorded.oid, recorded.legacy, recorded.isexec) == (
+            entry["md5"],
+            "hash" not in entry,
+            bool(entry.get("isexec")),
+        ):
+            return
+        for key in (*HASH_KEYS, "files", "cloud"):
             if key in old and key not in entry:
                 del old[key]
         for key, value in entry.items():

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,16 +149,7 @@ def _admin_port_pair() -> int:
 
 
 def _s3_ready(endpoint: str) -> bool:
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.list_buckets()
+    s3_client(Server("s3", endpoint)).list_buckets()
     return True
 
 
@@ -376,20 +368,27 @@ def http_server() -> Iterator[Server]:
         _stop(proc)
 
 
-def make_bucket(server: Server) -> str:
-    """A fresh bucket on an S3 server; returns its name."""
+def make_bucket(server: Server, *, versioned: bool = False) -> str:
+    """A fresh bucket on an S3 server (with object versioning if asked); returns its name."""
+    name = "t" + uuid.uuid4().hex[:12]
+    client = s3_client(server)
+    client.create_bucket(Bucket=name)
+    if versioned:
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def s3_client(server: Server) -> Any:
+    """A boto3 client, to change a bucket behind freight's back."""
     import boto3
 
-    name = "t" + uuid.uuid4().hex[:12]
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=server.endpoint,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         region_name="us-east-1",
     )
-    client.create_bucket(Bucket=name)
-    return name
 
 
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # never reach for real cloud metadata

@@ -27,15 +27,17 @@ FILES = {
 Configure = Callable[[Path], None]
 
 
-def _configure(url: str, options: dict[str, str], secrets: dict[str, str]) -> Configure:
+def _configure(
+    url: str, options: dict[str, str], secrets: dict[str, str], name: str = "r"
+) -> Configure:
     def apply(root: Path) -> None:
         dvc = root / ".dvc"
         repo = read_level("repo", dvc)
-        repo.setdefault("core", {})["remote"] = "r"
-        repo['remote "r"'] = {"url": url, **options}
+        repo.setdefault("core", {})["remote"] = name
+        repo[f'remote "{name}"'] = {"url": url, **options}
         write_level("repo", dvc, repo)
         if secrets:
-            write_level("local", dvc, {'remote "r"': secrets})
+            write_level("local", dvc, {f'remote "{name}"': secrets})
 
     return apply
 

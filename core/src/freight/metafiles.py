@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -276,6 +276,65 @@ def write_dvcfile(path: Path, entry: dict[str, Any]) -> None:
         for key, value in entry.items():
             if old.get(key) != value:
                 old[key] = value
+    stream = io.StringIO()
+    rt.dump(data, stream)
+    atomic_write(path, stream.getvalue().encode("utf-8"))
+
+
+def _cloud(version: Version) -> dict[str, dict[str, str]]:
+    info = {"etag": version.etag, "version_id": version.version_id}
+    return {version.remote: {k: v for k, v in info.items() if v is not None}}
+
+
+def _file_entry(file: FileMeta) -> dict[str, Any]:
+    entry: dict[str, Any] = {"relpath": file.relpath, "md5": file.md5}
+    if file.size is not None:
+        entry["size"] = file.size
+    if file.isexec:
+        entry["isexec"] = True
+    if file.version is not None:
+        entry["cloud"] = _cloud(file.version)
+    return entry
+
+
+def _set_versions(entry: Any, out: Output) -> None:
+    """Rewrite one outs entry as DVC does after a version-aware push (spec §2.5)."""
+    if out.files is None:
+        if out.version is not None:
+            entry["cloud"] = _cloud(out.version)
+        return
+    for key in ("md5", "size", "nfiles"):
+        entry.pop(key, None)
+    entry["files"] = [_file_entry(f) for f in out.files]
+
+
+def record_versions(root: Path, metafile: str, outputs: Sequence[Output]) -> None:
+    """Record the versions of `outputs` in their `.dvc` or `dvc.lock` file, atomically.
+
+    Only the entries of `outputs` change; key order, comments and keys freight does not
+    interpret are kept.
+    """
+    path = root / metafile
+    rt = _rt_yaml()
+    try:
+        data = rt.load(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # ruamel raises many unrelated types
+        raise MetafileError(metafile, f"malformed YAML: {exc}".splitlines()[0]) from None
+    by_path = {o.path: o for o in outputs}
+    if posixpath.basename(metafile) == "dvc.lock":
+        yaml_path = root / posixpath.join(posixpath.dirname(metafile), "dvc.yaml")
+        definition = load_yaml(yaml_path, yaml_path.name) if yaml_path.exists() else None
+        groups = [
+            (stage_flags(definition, str(name))[0], stage.get("outs") or [])
+            for name, stage in (data.get("stages") or {}).items()
+        ]
+    else:
+        groups = [(data.get("wdir") or ".", data.get("outs") or [])]
+    for wdir, entries in groups:
+        for entry in entries:
+            out = by_path.get(_resolve_out_path(metafile, wdir, entry["path"]))
+            if out is not None:
+                _set_versions(entry, out)
     stream = io.StringIO()
     rt.dump(data, stream)
     atomic_write(path, stream.getvalue().encode("utf-8"))

@@ -10,13 +10,16 @@ opened.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .config import RemoteConfig
 from .errors import ConfigError
 from .storage import Storage
 from .storage.local import LocalStorage
+
+if TYPE_CHECKING:
+    from .storage.versioned import VersionedStorage
 
 #: DVC S3 options obstore can express; any other option selects s3fs
 _OBSTORE_S3 = {
@@ -91,6 +94,32 @@ def open_storage(remote: RemoteConfig) -> Storage:
         ) from None
 
 
+def open_versioned(remote: RemoteConfig) -> VersionedStorage:
+    """Storage for a `version_aware`/`worktree` remote (S3 and GCS)."""
+    from .storage.versioned import VersionedStorage
+
+    scheme = scheme_of(remote.url)
+    opts = {k: v for k, v in remote.options.items() if k not in _COMMON}
+    bucket, prefix = _bucket_and_prefix(remote.url)
+    root = f"{bucket}/{prefix}".rstrip("/")
+    try:
+        if scheme == "s3":
+            return VersionedStorage(_s3fs(opts, version_aware=True), root, remote.url, "s3")
+        if scheme in ("gs", "gcs"):
+            return VersionedStorage(_gcsfs(opts, version_aware=True), root, remote.url, "gs")
+    except ImportError as exc:
+        raise ConfigError(
+            f"remote '{remote.name}' needs an extra: pip install 'freight[{_EXTRAS[scheme]}]' "
+            f"({exc.name or exc} is missing)"
+        ) from None
+    # Azure blob versioning exists, but no emulator here implements it (azurite does not),
+    # so freight refuses instead of shipping an untested path.
+    raise ConfigError(
+        f"remote '{remote.name}': version_aware/worktree remotes are supported on s3:// and "
+        f"gs:// (not '{scheme or 'local'}')"
+    )
+
+
 def _bucket_and_prefix(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.netloc, parts.path.strip("/")
@@ -130,9 +159,15 @@ def _s3(url: str, opts: dict[str, Any]) -> Storage:
         config.setdefault("region", "us-east-1")
         store = S3Store(bucket, prefix=prefix or None, config=config, client_options=client)
         return ObstoreStorage(store, url)
-    import s3fs
-
     from .storage.fsspec import FsspecStorage
+
+    fs = _s3fs(opts)
+    return FsspecStorage(fs, f"{bucket}/{prefix}".rstrip("/"), url, atomic_put=True)
+
+
+def _s3fs(opts: dict[str, Any], **fs_kwargs: Any) -> Any:
+    """An s3fs filesystem from DVC's S3 options."""
+    import s3fs
 
     kwargs: dict[str, Any] = {"client_kwargs": {}, "s3_additional_kwargs": {}}
     mapping = {
@@ -164,22 +199,27 @@ def _s3(url: str, opts: dict[str, Any]) -> Storage:
             kwargs["s3_additional_kwargs"][ours] = opts[dvc]
     if _flag(opts.get("allow_anonymous_login")):
         kwargs["anon"] = True
-    fs = s3fs.S3FileSystem(skip_instance_cache=True, **kwargs)
-    return FsspecStorage(fs, f"{bucket}/{prefix}".rstrip("/"), url, atomic_put=True)
+    return s3fs.S3FileSystem(skip_instance_cache=True, **kwargs, **fs_kwargs)
 
 
 def _gs(url: str, opts: dict[str, Any]) -> Storage:
     # gcsfs (GCS's JSON API), not obstore: obstore speaks GCS's XML API, which the only GCS
     # server that runs here (fake-gcs-server) does not serve, so that path could not be
     # verified; an unverified fast path is worse than a slower verified one.
+    from .storage.fsspec import FsspecStorage
+
     bucket, prefix = _bucket_and_prefix(url)
+    fs = _gcsfs(opts)
+    return FsspecStorage(fs, f"{bucket}/{prefix}".rstrip("/"), url, atomic_put=True, jobs=32)
+
+
+def _gcsfs(opts: dict[str, Any], **fs_kwargs: Any) -> Any:
+    """A gcsfs filesystem from DVC's GCS options."""
     if opts.get("endpointurl"):
         # gcsfs >= 2026.3 probes a gRPC control API per bucket, which stalls for 60 s on any
         # endpoint that is not Google's; it reads this switch when it is imported.
         os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     import gcsfs
-
-    from .storage.fsspec import FsspecStorage
 
     kwargs: dict[str, Any] = {}
     if opts.get("projectname"):
@@ -190,8 +230,7 @@ def _gs(url: str, opts: dict[str, Any]) -> Storage:
         kwargs["token"] = opts["credentialpath"]
     elif _flag(opts.get("allow_anonymous_login")):
         kwargs["token"] = "anon"
-    fs = gcsfs.GCSFileSystem(skip_instance_cache=True, **kwargs)
-    return FsspecStorage(fs, f"{bucket}/{prefix}".rstrip("/"), url, atomic_put=True, jobs=32)
+    return gcsfs.GCSFileSystem(skip_instance_cache=True, **kwargs, **fs_kwargs)
 
 
 def _azure(url: str, opts: dict[str, Any]) -> Storage:

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, overload
 
-from . import gc, history, scm, sync
+from . import gc, history, scm, sync, versioning
 from .adding import Adder
 from .callbacks import DEFAULT_CALLBACK, Callback
 from .checkout import Planner, apply
@@ -30,7 +30,7 @@ from .links import Linker
 from .lock import repo_lock
 from .model import Output
 from .odb import Cache
-from .remotes import open_storage
+from .remotes import open_storage, open_versioned
 from .repo_init import init_repo
 from .results import (
     AddResult,
@@ -44,6 +44,7 @@ from .results import (
 from .state import State
 from .status import output_status
 from .sync import Remote
+from .versioning import VersionedRemote
 
 StrPath = str | os.PathLike[str]
 
@@ -101,6 +102,7 @@ class Repo:
         self, targets: Iterable[StrPath] | None, scope: Scope = WORKSPACE
     ) -> list[Selection]:
         outputs = self._outputs(scope)
+        versioning.ensure_trees(self.cache, outputs)
         if not targets:
             return [Selection(o) for o in outputs]
         return select(
@@ -181,6 +183,16 @@ class Repo:
         finally:
             self.state.save()
 
+    def _open_versioned(self, name: str | None, jobs: int | None) -> VersionedRemote | None:
+        """The remote `name` if it is version-aware (or a worktree remote), else None."""
+        config = self.config.remote(name)
+        if not config.version_aware:
+            return None
+        storage = open_versioned(config)
+        return VersionedRemote(
+            config.name, storage, jobs or config.jobs or storage.jobs, config.worktree
+        )
+
     def _open_remote(self, name: str | None, jobs: int | None) -> Remote:
         config = self.config.remote(name)
         storage = open_storage(config)
@@ -211,11 +223,24 @@ class Repo:
         callback: Callback,
     ) -> TransferResult:
         run = sync.push if direction == "push" else sync.fetch
+        if scope.history and self.config.remote(remote).version_aware:
+            raise versioning.refuse_history()
         groups = self._by_remote(targets, remote, scope, pushing=direction == "push")
         if not groups:
             return TransferResult(direction, self.config.remote(remote).name, ())
         results = []
         for group, selections in groups.items():
+            versioned = self._open_versioned(group, jobs)
+            if versioned is not None:
+                if scope.history:
+                    raise versioning.refuse_history()
+                if direction == "push":
+                    results.append(
+                        versioning.push(self.root, self.cache, versioned, selections, callback)
+                    )
+                else:
+                    results.append(versioning.fetch(self.cache, versioned, selections, callback))
+                continue
             opened = self._open_remote(group, jobs)
             try:
                 results.append(run(self.cache, opened, selections, callback))
@@ -312,11 +337,15 @@ class Repo:
         outputs: list[ArtifactRef] = []
         name = self.config.remote(remote).name if not groups else ""
         for group, selections in groups.items():
-            opened = self._open_remote(group, jobs)
-            try:
-                result = sync.cloud_status(self.cache, opened, selections)
-            finally:
-                opened.close()
+            versioned = self._open_versioned(group, jobs)
+            if versioned is not None:
+                result = versioning.cloud_status(self.cache, versioned, selections)
+            else:
+                opened = self._open_remote(group, jobs)
+                try:
+                    result = sync.cloud_status(self.cache, opened, selections)
+                finally:
+                    opened.close()
             name = ",".join(filter(None, (name, result.remote)))
             changes.update(result.changes)
             outputs.extend(result.outputs)
@@ -342,6 +371,8 @@ class Repo:
             )
             if not cloud:
                 return GcResult(removed)
+            if self.config.remote(remote).version_aware:
+                raise versioning.refuse("gc -c")
             opened = self._open_remote(remote, None)
             try:
                 doomed = gc.unused(opened.storage.list(""), used)

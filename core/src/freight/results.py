@@ -26,11 +26,30 @@ class ArtifactRef:
     nfiles: int | None
     hash: str
     metafile: str
+    #: version ids on a version-aware remote, per file ("" for a file output)
+    versions: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, out: Output) -> ArtifactRef:
         nfiles = out.nfiles if out.is_dir else None
-        return cls(out.path, out.oid, out.size, nfiles, out.hash_name, out.metafile)
+        found = [("", out.version)] + [(f.relpath, f.version) for f in out.files or ()]
+        versions = tuple((rel, v.version_id) for rel, v in found if v and v.version_id)
+        return cls(out.path, out.oid, out.size, nfiles, out.hash_name, out.metafile, versions)
+
+    def lineage(self) -> dict[str, Any]:
+        """md5, size, nfiles and hash kind; and the version ids, when a version-aware
+        remote holds the data (`version_id` for a file, `versions` per file of a dir)."""
+        data: dict[str, Any] = {
+            "md5": self.md5,
+            "size": self.size,
+            "nfiles": self.nfiles,
+            "hash": self.hash,
+        }
+        if self.versions and self.versions[0][0] == "":
+            data["version_id"] = self.versions[0][1]
+        elif self.versions:
+            data["versions"] = dict(self.versions)
+        return data
 
 
 @dataclass(frozen=True)
@@ -54,11 +73,9 @@ class _Result:
         return dataclasses.asdict(self)  # type: ignore[call-overload, no-any-return]
 
     def lineage(self) -> dict[str, Any]:
-        """Per output path: md5, size, nfiles and hash kind (stable keys)."""
-        return {
-            ref.path: {"md5": ref.md5, "size": ref.size, "nfiles": ref.nfiles, "hash": ref.hash}
-            for ref in self.outputs
-        }
+        """Per output path: md5, size, nfiles and hash kind (stable keys), plus version ids
+        where a version-aware remote holds the data."""
+        return {ref.path: ref.lineage() for ref in self.outputs}
 
 
 @dataclass(frozen=True)

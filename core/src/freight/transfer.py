@@ -135,7 +135,7 @@ def upload(
     return outcome
 
 
-class _Sink:
+class CacheSink:
     """A temporary file in the cache that hashes what is written to it.
 
     The file is opened on first use, so a batch of thousands of sinks holds only as many
@@ -211,7 +211,7 @@ def download(
 ) -> Outcome:
     """Download and verify objects into the cache; failures are collected per object."""
     outcome = Outcome()
-    sinks = {o.key: _Sink(cache.fspath(o.oid, legacy=o.legacy)) for o in objs}
+    sinks = {o.key: CacheSink(cache.fspath(o.oid, legacy=o.legacy)) for o in objs}
     by_key = {o.key: o for o in objs}
     gone: list[str] = []
 

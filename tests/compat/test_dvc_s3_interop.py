@@ -54,3 +54,52 @@ def test_s3_push_then_pull_with_the_other_tool(
     assert "Everything is up to date." in run([*pusher, "push"], dest, freight_env)
     for tool in (FREIGHT, [dvc_bin]):
         assert "are in sync" in run([*tool, "status", "-c"], dest, freight_env)
+
+
+def version_aware_repo(
+    path: Path, tool: list[str], server: Server, bucket: str, env: dict[str, str]
+) -> Path:
+    repo = s3_repo(path, tool, server, bucket, env)
+    run([*tool, "remote", "modify", "s3", "version_aware", "true"], repo, env)
+    run(["git", "commit", "-qam", "version_aware"], repo, env)
+    return repo
+
+
+def metafiles(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(root.glob("?*.dvc")) if p.is_file()}
+
+
+@pytest.mark.parametrize("direction", ["freight-to-dvc", "dvc-to-freight"])
+def test_version_aware_push_then_pull_with_the_other_tool(
+    tmp_path: Path, dvc_bin: str, freight_env: dict[str, str], moto_s3: Server, direction: str
+) -> None:
+    pusher, puller = ([dvc_bin], FREIGHT) if direction == "dvc-to-freight" else (FREIGHT, [dvc_bin])
+    bucket = make_bucket(moto_s3, versioned=True)
+    src = version_aware_repo(tmp_path / "src", pusher, moto_s3, bucket, freight_env)
+    run([*pusher, "push"], src, freight_env)
+    assert b"version_id" in metafiles(src)["data.dvc"]
+    run(["git", "commit", "-qam", "pushed"], src, freight_env)
+    dest = tmp_path / "dest"
+    run(["git", "clone", "-q", str(src), str(dest)], tmp_path, freight_env)
+    for key, value in moto_s3.dvc_options.items():
+        if "key" in key:
+            run([*puller, "remote", "modify", "--local", "s3", key, value], dest, freight_env)
+    before = metafiles(dest)
+    run([*puller, "pull"], dest, freight_env)
+    assert workspace(dest) == workspace(src)
+    assert metafiles(dest) == before  # pulling never rewrites metafiles
+
+
+def test_version_aware_metafiles_are_byte_identical_to_dvcs(
+    tmp_path: Path, dvc_bin: str, freight_env: dict[str, str], moto_s3: Server
+) -> None:
+    """The same data pushed to the same place: freight finds the objects DVC uploaded
+    (same bytes, so nothing is sent again) and records exactly what DVC recorded."""
+    bucket = make_bucket(moto_s3, versioned=True)
+    by_dvc = version_aware_repo(tmp_path / "dvc", [dvc_bin], moto_s3, bucket, freight_env)
+    run([dvc_bin, "push"], by_dvc, freight_env)
+    by_freight = version_aware_repo(tmp_path / "freight", FREIGHT, moto_s3, bucket, freight_env)
+    assert metafiles(by_freight) != metafiles(by_dvc)
+    out = run([*FREIGHT, "push"], by_freight, freight_env)
+    assert "Everything is up to date." in out
+    assert metafiles(by_freight) == metafiles(by_dvc)

@@ -192,3 +192,41 @@ def test_refusals(tmp_path: Path, moto_s3: Server, azurite: Server) -> None:
     repo.add(["foo.txt"])
     with pytest.raises(ConfigError, match="supported on s3:// and gs://"):
         repo.push()
+
+
+def test_update_records_and_fetches_the_worktree_remotes_current_state(
+    tmp_path: Path, moto_s3: Server
+) -> None:
+    bucket = make_bucket(moto_s3, versioned=True)
+    setup = _s3(moto_s3, bucket, worktree="true")
+    src = workspace(tmp_path / "src", setup, FILES)
+    src.add(["d", "foo.txt"])
+    assert src.push().ok
+    client = s3_client(moto_s3)  # the bucket changes behind freight's back
+    client.put_object(Bucket=bucket, Key="proj/d/a.txt", Body=b"a, edited\n")
+    client.put_object(Bucket=bucket, Key="proj/d/new.txt", Body=b"new\n")
+    client.delete_object(Bucket=bucket, Key="proj/d/sub/b.txt")
+    client.put_object(Bucket=bucket, Key="proj/foo.txt", Body=b"foo, edited\n")
+
+    updated = src.update(["d", "foo.txt"])
+    assert updated.ok, (updated.failed, updated.checkout)
+    assert updated.transferred == 3  # a.txt, new.txt and foo.txt; b.txt is gone
+    assert (tmp_path / "src/d/a.txt").read_bytes() == b"a, edited\n"
+    assert (tmp_path / "src/d/new.txt").read_bytes() == b"new\n"
+    assert not (tmp_path / "src/d/sub/b.txt").exists()
+    assert (tmp_path / "src/foo.txt").read_bytes() == b"foo, edited\n"
+    assert src.status().clean and src.status(cloud=True).clean
+    assert "sub/b.txt" not in (tmp_path / "src/d.dvc").read_text()
+
+    dest = clone(tmp_path / "src", tmp_path / "dest", setup)
+    assert dest.pull().ok
+    assert (tmp_path / "dest/d/new.txt").read_bytes() == b"new\n"
+    assert src.update(["d"]).transferred == 0  # nothing new: nothing downloaded
+
+
+def test_update_refuses_remotes_that_are_not_worktrees(tmp_path: Path, moto_s3: Server) -> None:
+    setup = _s3(moto_s3, make_bucket(moto_s3, versioned=True), version_aware="true")
+    repo = workspace(tmp_path / "w", setup, FILES)
+    repo.add(["foo.txt"])
+    with pytest.raises(ConfigError, match="worktree remote"):
+        repo.update(["foo.txt"])

@@ -300,6 +300,8 @@ def _file_entry(file: FileMeta) -> dict[str, Any]:
 def _set_versions(entry: Any, out: Output) -> None:
     """Rewrite one outs entry as DVC does after a version-aware push (spec §2.5)."""
     if out.files is None:
+        if entry.get("md5") != out.oid:  # `update` found new bytes at the path
+            entry["md5"], entry["size"] = out.oid, out.size
         if out.version is not None:
             entry["cloud"] = _cloud(out.version)
         return

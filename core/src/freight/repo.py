@@ -22,7 +22,7 @@ from .callbacks import DEFAULT_CALLBACK, Callback
 from .checkout import Planner, apply
 from .collect import WORKSPACE, Scope, Selection, find_outputs, select
 from .config import Config, load_config
-from .errors import GitError, UnsavedChangesError
+from .errors import ConfigError, GitError, UnsavedChangesError
 from .ignore import root_rules
 from .inventory import RemoteIndex
 from .layout import DVC_DIR, TMP_DIR, find_root
@@ -317,6 +317,38 @@ class Repo:
         if allow_missing and checked.failed:
             checked = _drop_missing(checked)
         return dataclasses.replace(fetched, direction="pull", checkout=checked)
+
+    def update(
+        self,
+        targets: Iterable[StrPath],
+        *,
+        remote: str | None = None,
+        jobs: int | None = None,
+        force: bool = False,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> TransferResult:
+        """Worktree remotes: record what the remote holds now at each target's path
+        (rewriting its `.dvc` file) and check it out. Imports are not supported yet."""
+        targets = list(targets)
+        with self._lock():
+            selections = self._select(targets)
+            results = []
+            for sel in selections:
+                out = sel.output
+                name = out.remote or remote
+                versioned = self._open_versioned(name, jobs)
+                if versioned is None or not versioned.worktree or out.stage is not None:
+                    raise ConfigError(
+                        f"'{out.path}': update needs a `.dvc` output and a worktree remote "
+                        f"('{self.config.remote(name).name}' is not one)"
+                    )
+                _, result = versioning.update(self.root, self.cache, versioned, out, callback)
+                results.append(result)
+            merged = _merge(results, "update")
+            if merged.failed:
+                return merged
+            checked = self._checkout(self._select(targets), force, False, callback)
+        return dataclasses.replace(merged, checkout=checked)
 
     def cloud_status(
         self,

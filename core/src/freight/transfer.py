@@ -196,6 +196,17 @@ class CacheSink:
         os.replace(self.tmp, self.dest)
 
 
+def keep_as_found(sink: CacheSink, cache: Cache) -> str:
+    """Move a finished download whose md5 was not known in advance into the cache under
+    the md5 it has; returns that md5."""
+    sink.file.close()
+    md5 = sink.md5.hexdigest()
+    dest = cache.path(md5)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(sink.tmp, dest)
+    return md5
+
+
 def _read_only(path: str, flags: int) -> int:
     return os.open(path, flags, OBJECT_MODE)
 

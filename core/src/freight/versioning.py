@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -35,7 +35,7 @@ from .odb import Cache
 from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
 from .storage import run_each
 from .storage.versioned import Stamp, VersionedStorage
-from .transfer import CacheSink, Obj
+from .transfer import CacheSink, Obj, keep_as_found
 from .tree import Tree, TreeEntry
 
 
@@ -378,17 +378,8 @@ def cloud_status(
         if version_id is not None and remote.storage.head(item.key, version_id) is not None:
             present.add(item.key)
 
-    failures: list[BaseException] = []
-    run_each(
-        items,
-        one,
-        lambda i: i.key,
-        jobs=remote.jobs,
-        url=remote.storage.url,
-        on_done=lambda _k, err: failures.append(err) if err else None,
-    )
-    if failures:
-        raise failures[0]
+    by_key = {i.key: i for i in items}
+    _run(remote, list(by_key), lambda key: one(by_key[key]))
     for item in sorted(items, key=lambda i: i.key):
         local = cache.exists(item.file.md5, legacy=item.output.legacy)
         on_remote = item.key in present
@@ -405,3 +396,117 @@ def refuse(command: str) -> ConfigError:
 def refuse_history() -> ConfigError:
     """DVC's refusal of `-a/-T/-A`: one metafile cannot record the versions of many revisions."""
     return ConfigError("Multiple rev push is unsupported for cloud versioned remotes")
+
+
+def update(
+    root: Path, cache: Cache, remote: VersionedRemote, out: Output, callback: Callback
+) -> tuple[Output, TransferResult]:
+    """Worktree `update`: record (and fetch) what the remote holds at `out`'s path now.
+
+    Unchanged files (same version, or an ETag equal to the recorded md5) are not
+    downloaded; new bytes are hashed while they stream into the cache. The metafile is
+    rewritten atomically; the caller checks the workspace out afterwards.
+    """
+    storage = remote.storage
+    storage.check_versioning()
+    keys = storage.list(out.path) if out.is_dir else [out.path]
+    try:
+        recorded = files_of(cache, out)
+    except FreightError:
+        recorded = ()
+    known = {_key(out, f.relpath): f for f in recorded}
+    stamps: dict[str, Stamp] = {}
+
+    def head(key: str) -> None:
+        stamp = storage.head(key)
+        if stamp is not None:
+            stamps[key] = stamp
+
+    _run(remote, keys, head)
+    if not stamps:
+        raise ObjectNotFoundError(f"'{out.path}' is not on the remote {storage.url}")
+    files: dict[str, FileMeta] = {}
+    todo: list[str] = []
+    for key, stamp in stamps.items():
+        old = known.get(key)
+        version = Version(remote.name, stamp.version_id, stamp.etag)
+        same = old is not None and (
+            (old.version is not None and old.version.version_id == stamp.version_id)
+            or storage.md5_of(stamp) == old.md5
+        )
+        if old is not None and same and cache.exists(old.md5, legacy=out.legacy):
+            files[key] = dataclasses.replace(old, version=version)
+        else:
+            todo.append(key)
+    callback.set_size(len(todo))
+    nbytes = 0
+    failed: list[Failure] = []
+    lock = threading.Lock()
+
+    def fetch_one(key: str) -> None:
+        nonlocal nbytes
+        stamp = stamps[key]
+        sink = CacheSink(str(cache.root / "update.part"))
+        try:
+            storage.get(key, stamp.version_id, sink)
+            md5 = keep_as_found(sink, cache)
+        except BaseException:
+            sink.discard()
+            raise
+        rel = key[len(out.path) + 1 :] if out.is_dir else ""
+        with lock:
+            nbytes += sink.size
+            version = Version(remote.name, stamp.version_id, stamp.etag)
+            files[key] = FileMeta(rel, md5, sink.size, False, version)
+
+    def done(key: str, err: BaseException | None) -> None:
+        if err is not None:
+            failed.append(Failure.of(key, None, err))
+        callback.relative_update(1)
+
+    run_each(todo, fetch_one, lambda k: k, jobs=remote.jobs, url=storage.url, on_done=done)
+    result = TransferResult(
+        direction="update",
+        remote=remote.name,
+        outputs=(ref(out),),
+        transferred=len(todo) - len(failed),
+        skipped=len(stamps) - len(todo),
+        bytes=nbytes,
+        failed=tuple(failed),
+    )
+    if failed:  # record nothing rather than half of the remote's state
+        return out, result
+    new = _current(cache, out, list(files.values()))
+    record_versions(root, out.metafile, [new])
+    return new, dataclasses.replace(result, outputs=(ref(new),))
+
+
+def _key(out: Output, relpath: str) -> str:
+    return f"{out.path}/{relpath}" if relpath else out.path
+
+
+def _current(cache: Cache, out: Output, files: list[FileMeta]) -> Output:
+    """`out` as the remote holds it now."""
+    if not out.is_dir:
+        (file,) = files
+        return dataclasses.replace(out, oid=file.md5, size=file.size, version=file.version)
+    ordered = tuple(sorted(files, key=lambda f: f.relpath))
+    tree = Tree.build(TreeEntry(f.relpath, f.md5) for f in ordered)
+    oid = cache.add_tree(tree, legacy=out.legacy)
+    size = sum(f.size or 0 for f in ordered)
+    return dataclasses.replace(out, oid=oid, size=size, nfiles=len(ordered), files=ordered)
+
+
+def _run(remote: VersionedRemote, keys: Sequence[str], work: Callable[[str], None]) -> None:
+    """Run `work` per key in parallel; the first failure is raised."""
+    failures: list[BaseException] = []
+    run_each(
+        keys,
+        work,
+        lambda k: k,
+        jobs=remote.jobs,
+        url=remote.storage.url,
+        on_done=lambda _k, err: failures.append(err) if err else None,
+    )
+    if failures:
+        raise failures[0]

@@ -113,8 +113,17 @@ def _files(n: int, verb: str) -> str:
 
 
 def _report_missing(result: TransferResult) -> None:
-    if result.missing:
-        lines = "\n".join(f"name: {m.path}, md5: {m.oid}" for m in result.missing)
+    unversioned = [m for m in result.missing if "cloud version information" in m.message]
+    lost = [m for m in result.missing if m not in unversioned]
+    if unversioned:
+        lines = "\n".join(m.path for m in unversioned)
+        print(
+            "WARNING: Some files are missing cloud version information and will not be "
+            f"fetched from the remote:\n{lines}",
+            file=sys.stderr,
+        )
+    if lost:
+        lines = "\n".join(f"name: {m.path}, md5: {m.oid}" for m in lost)
         print(
             "WARNING: Some of the cache files do not exist neither locally nor on remote. "
             f"Missing cache files:\n{lines}",
@@ -201,6 +210,25 @@ def cmd_pull(args: argparse.Namespace) -> int:
         _report(args, UP_TO_DATE)
     else:
         _report(args, ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+    return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    with Repo() as repo:
+        result = repo.update(
+            _targets(args.targets),
+            remote=args.remote,
+            jobs=args.jobs,
+            force=args.force,
+            callback=_progress("file", args.quiet),
+        )
+    if result.failed:
+        return _transfer_failed(result, "update")
+    checkout = result.checkout
+    if checkout is not None and not args.quiet:
+        print_checkout(checkout, summary=False)
+    if checkout is not None:
+        checkout.raise_for_failures()
     return 0
 
 
@@ -361,6 +389,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-r", "--remote", help="remote to collect (with --cloud)")
     p.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_gc)
+
+    p = sub.add_parser(
+        "update", parents=[quiet], help="Record and fetch a worktree remote's current data."
+    )
+    p.add_argument("targets", nargs="+", metavar="TARGET", help=".dvc files or outputs")
+    p.add_argument("-r", "--remote", help="worktree remote (default: core.remote)")
+    p.add_argument("-j", "--jobs", type=int, help="parallel transfers (default: per remote)")
+    p.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="overwrite or delete workspace data that is not in the cache",
+    )
+    p.set_defaults(func=cmd_update, verb="update")
 
     for name, func, text in (
         ("push", cmd_transfer, "Upload tracked data the remote lacks."),

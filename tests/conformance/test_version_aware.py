@@ -120,14 +120,20 @@ def test_bucket_without_versioning_is_refused_before_any_upload(
     assert s3_client(moto_s3).list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
-def test_lost_version_and_wrong_bytes_fail_only_their_files(
-    tmp_path: Path, moto_s3: Server
-) -> None:
-    bucket = make_bucket(moto_s3, versioned=True)
-    setup = _s3(moto_s3, bucket, version_aware="true")
+def pushed(tmp_path: Path, server: Server, **mode: str) -> tuple[str, Setup, Repo]:
+    """A versioned bucket and a workspace whose FILES were added and pushed to it."""
+    bucket = make_bucket(server, versioned=True)
+    setup = _s3(server, bucket, **mode)
     src = workspace(tmp_path / "src", setup, FILES)
     src.add(["foo.txt", "d"])
     assert src.push().ok
+    return bucket, setup, src
+
+
+def test_lost_version_and_wrong_bytes_fail_only_their_files(
+    tmp_path: Path, moto_s3: Server
+) -> None:
+    bucket, setup, src = pushed(tmp_path, moto_s3, version_aware="true")
     client = s3_client(moto_s3)
     listed = client.list_object_versions(Bucket=bucket, Prefix="proj/foo.txt")["Versions"]
     client.delete_object(Bucket=bucket, Key="proj/foo.txt", VersionId=listed[0]["VersionId"])
@@ -197,11 +203,7 @@ def test_refusals(tmp_path: Path, moto_s3: Server, azurite: Server) -> None:
 def test_update_records_and_fetches_the_worktree_remotes_current_state(
     tmp_path: Path, moto_s3: Server
 ) -> None:
-    bucket = make_bucket(moto_s3, versioned=True)
-    setup = _s3(moto_s3, bucket, worktree="true")
-    src = workspace(tmp_path / "src", setup, FILES)
-    src.add(["d", "foo.txt"])
-    assert src.push().ok
+    bucket, setup, src = pushed(tmp_path, moto_s3, worktree="true")
     client = s3_client(moto_s3)  # the bucket changes behind freight's back
     client.put_object(Bucket=bucket, Key="proj/d/a.txt", Body=b"a, edited\n")
     client.put_object(Bucket=bucket, Key="proj/d/new.txt", Body=b"new\n")

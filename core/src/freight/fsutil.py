@@ -65,7 +65,10 @@ def stream_copy(src: str, fd: int, digest: Any = None) -> None:
     os.write both release the GIL), so hashing costs little on top of the copy.
     """
     with open(src, "rb", buffering=0) as stream:
-        if digest is None or os.fstat(stream.fileno()).st_size < _PIPELINE:
+        size = os.fstat(stream.fileno()).st_size
+        if digest is None and size >= _PIPELINE and _kernel_copy(stream.fileno(), fd, size):
+            return
+        if digest is None or size < _PIPELINE:
             while chunk := stream.read(COPY_CHUNK):
                 if digest is not None:
                     digest.update(chunk)
@@ -82,6 +85,28 @@ def stream_copy(src: str, fd: int, digest: Any = None) -> None:
                     pending.popleft().result()
             for future in pending:
                 future.result()
+
+
+def _kernel_copy(src: int, dest: int, size: int) -> bool:
+    """Copy `size` bytes inside the kernel (no trip through user space, reflinks where the
+    filesystem offers them); False if this platform or filesystem pair cannot."""
+    copy = getattr(os, "copy_file_range", None)
+    if copy is None:
+        return False
+    done = 0
+    try:
+        while done < size:
+            n = copy(src, dest, size - done)
+            if n == 0 and not done:
+                return False  # some filesystems answer 0 instead of an error
+            if n == 0:
+                raise OSError(f"copy ended {size - done} bytes early: the source shrank")
+            done += n
+    except OSError:
+        if done:
+            raise
+        return False  # e.g. EXDEV on older kernels, or an unsupported filesystem
+    return True
 
 
 def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:

@@ -190,7 +190,8 @@ class _Applier:
             path, oid = item
             src, dest = self.cache.fspath(oid, legacy=out.legacy), f"{base}/{path}"
             try:
-                st = self.linker.link(src, dest, oid=None if out.legacy else oid, isexec=isexec)
+                trusted = out.legacy or oid in self.cache.verified
+                st = self.linker.link(src, dest, oid=None if trusted else oid, isexec=isexec)
                 self.state.put(dest, st, oid, out.hash_name, written=True)
             except FileNotFoundError as exc:
                 return Failure.of(path, oid, exc) if os.path.exists(src) else _missing(path, oid)

@@ -31,6 +31,9 @@ class Cache:
         self._dir_mode = 0o2775 if shared else 0o777 & ~umask()
         self._trees: dict[str, Tree] = {}
         self._made: set[str] = set()
+        #: objects this process downloaded and verified: a checkout right after a fetch
+        #: (`pull`) need not hash them a second time
+        self.verified: set[str] = set()
         self._new_root = str(root / "files" / "md5")
         self._legacy_root = str(root)
 

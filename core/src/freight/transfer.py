@@ -241,6 +241,7 @@ def download(
         else:
             outcome.done.append(obj)
             outcome.bytes += sink.size
+            cache.verified.add(obj.oid)
         progress(1)
 
     try:

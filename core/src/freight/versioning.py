@@ -328,6 +328,7 @@ def fetch(
         else:
             done_items.append(item)
             nbytes += sink.size
+            cache.verified.add(item.file.md5)
         callback.relative_update(1)
 
     try:

@@ -14,20 +14,21 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
-from . import gc, history, scm, sync, versioning
+from . import gc, history, imports, scm, sync, versioning
 from .adding import Adder
 from .callbacks import DEFAULT_CALLBACK, Callback
 from .checkout import Planner, apply
-from .collect import WORKSPACE, Scope, Selection, find_outputs, select
+from .collect import WORKSPACE, Scope, Selection, find_outputs, repo_relpath, select
 from .config import Config, load_config
-from .errors import ConfigError, GitError, UnsavedChangesError
+from .errors import ConfigError, GitError, PathError, UnsavedChangesError
 from .ignore import root_rules
 from .inventory import RemoteIndex
 from .layout import DVC_DIR, TMP_DIR, find_root
 from .links import Linker
 from .lock import repo_lock
+from .metafiles import read_dvcfile
 from .model import Output
 from .odb import Cache
 from .remotes import open_storage, open_versioned
@@ -335,6 +336,15 @@ class Repo:
             results = []
             for sel in selections:
                 out = sel.output
+                source = None
+                if out.stage is None:
+                    source = imports.read_import(self.root / out.metafile, out.metafile)
+                if source is not None:
+                    rel = posixpath.relpath(out.path, posixpath.dirname(out.metafile) or ".")
+                    results.append(
+                        self._import(*source, rel, out.metafile, jobs, callback=callback)
+                    )
+                    continue
                 name = out.remote or remote
                 versioned = self._open_versioned(name, jobs)
                 if versioned is None or not versioned.worktree or out.stage is not None:
@@ -349,6 +359,63 @@ class Repo:
                 return merged
             checked = self._checkout(self._select(targets), force, False, callback)
         return dataclasses.replace(merged, checkout=checked)
+
+    def import_url(
+        self,
+        url: str,
+        out: StrPath | None = None,
+        *,
+        version_aware: bool = True,
+        fs_config: dict[str, str] | None = None,
+        force: bool = False,
+        jobs: int | None = None,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> TransferResult:
+        """Track the object or folder at `url` (s3://, gs://) by its current version ids,
+        as DVC's `import-url --version-aware` does; `fs_config` holds the source's options
+        (e.g. `endpointurl`). The data lands in the cache and the workspace."""
+        if not version_aware:
+            raise ConfigError("freight imports cloud data by version: use --version-aware")
+        name = out or posixpath.basename(url.rstrip("/"))
+        rel = repo_relpath(self.root, name)
+        if not rel:
+            raise PathError(f"'{name}' is not a path for an output")
+        if (self.root / rel).exists() and not force:
+            raise PathError(f"'{rel}' already exists: use --force to replace it")
+        metafile = rel + ".dvc"
+        with self._lock():
+            result = self._import(
+                url, fs_config or {}, posixpath.basename(rel), metafile, jobs, callback=callback
+            )
+            if result.failed:
+                return result
+            if self.scm_root is not None:
+                scm.add_ignore(self.root / rel)
+            checked = self._checkout(self._select([rel]), force, False, callback)
+        return dataclasses.replace(result, checkout=checked)
+
+    def _import(
+        self,
+        url: str,
+        fs_config: dict[str, Any],
+        out_path: str,
+        metafile: str,
+        jobs: int | None,
+        *,
+        callback: Callback,
+    ) -> TransferResult:
+        """Snapshot `url` into the cache and (if all of it arrived) write its import stage."""
+        storage = imports.open_source(url, fs_config)
+        is_dir, files, failed = imports.snapshot(
+            storage, self.cache, jobs or storage.jobs, callback
+        )
+        result = TransferResult("import", url, (), len(files), 0, sum(f.size for f in files))
+        if failed:
+            return dataclasses.replace(result, failed=tuple(failed))
+        data = imports.stage(url, fs_config, out_path, is_dir, files, self.cache)
+        imports.write_stage(self.root / metafile, data)
+        refs = tuple(ArtifactRef.of(o) for o in read_dvcfile(self.root, metafile))
+        return dataclasses.replace(result, outputs=refs)
 
     def cloud_status(
         self,

@@ -213,6 +213,33 @@ def cmd_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_url(args: argparse.Namespace) -> int:
+    config = {}
+    for item in args.fs_config or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"ERROR: --fs-config expects NAME=VALUE, got '{item}'", file=sys.stderr)
+            return 254
+        config[key] = value
+    with Repo() as repo:
+        result = repo.import_url(
+            args.url,
+            os.path.abspath(args.out) if args.out else None,
+            version_aware=args.version_aware,
+            fs_config=config,
+            force=args.force,
+            jobs=args.jobs,
+            callback=_progress("file", args.quiet),
+        )
+    if result.failed:
+        return _transfer_failed(result, "import")
+    if result.checkout is not None:
+        result.checkout.raise_for_failures()
+    ref = result.outputs[0]
+    _report(args, f"Importing '{args.url}' -> '{ref.path}'")
+    return 0
+
+
 def cmd_update(args: argparse.Namespace) -> int:
     with Repo() as repo:
         result = repo.update(
@@ -391,7 +418,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_gc)
 
     p = sub.add_parser(
-        "update", parents=[quiet], help="Record and fetch a worktree remote's current data."
+        "import-url", parents=[quiet], help="Track a cloud object or folder by its version ids."
+    )
+    p.add_argument("url", help="s3://bucket/path or gs://bucket/path")
+    p.add_argument("out", nargs="?", help="where to put it (default: the URL's last part)")
+    p.add_argument(
+        "--version-aware", action="store_true", help="record version ids (required by freight)"
+    )
+    p.add_argument("--fs-config", nargs="*", metavar="NAME=VALUE", help="source options")
+    p.add_argument("-f", "--force", action="store_true", help="replace an existing output")
+    p.add_argument("-j", "--jobs", type=int, help="parallel downloads")
+    p.set_defaults(func=cmd_import_url)
+
+    p = sub.add_parser(
+        "update",
+        parents=[quiet],
+        help="Record and fetch an import's or a worktree remote's current data.",
     )
     p.add_argument("targets", nargs="+", metavar="TARGET", help=".dvc files or outputs")
     p.add_argument("-r", "--remote", help="worktree remote (default: core.remote)")

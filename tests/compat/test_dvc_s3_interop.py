@@ -129,6 +129,13 @@ def test_import_url_version_aware_writes_what_dvc_writes(
     assert metafiles(repos["freight"]) == metafiles(repos["dvc"])
     assert workspace(repos["freight"]) == workspace(repos["dvc"])
     assert b"push: false" in metafiles(repos["freight"])["data.dvc"]
+    for pusher, puller in (("freight", [dvc_bin]), ("dvc", FREIGHT)):  # clones pull by version
+        run(["git", "add", "-A"], repos[pusher], env)
+        run(["git", "commit", "-qm", "import"], repos[pusher], env)
+        clone = tmp_path / f"{pusher}-clone"
+        run(["git", "clone", "-q", str(repos[pusher]), str(clone)], tmp_path, env)
+        run([*puller, "pull"], clone, env)
+        assert workspace(clone) == workspace(repos[pusher])
 
     client.put_object(Bucket=bucket, Key="src/file.txt", Body=b"hello, again\n")
     for name, tool in (("dvc", [dvc_bin]), ("freight", FREIGHT)):

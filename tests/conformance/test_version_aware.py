@@ -232,3 +232,38 @@ def test_update_refuses_remotes_that_are_not_worktrees(tmp_path: Path, moto_s3: 
     repo.add(["foo.txt"])
     with pytest.raises(ConfigError, match="worktree remote"):
         repo.update(["foo.txt"])
+
+
+def test_import_url_pulls_the_recorded_versions_in_a_fresh_clone(
+    tmp_path: Path, moto_s3: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")  # never in fs_config: it is committed
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    bucket = make_bucket(moto_s3, versioned=True)
+    client = s3_client(moto_s3)
+    for key, body in (("a.txt", b"a\n"), ("sub/b.txt", b"b\n")):
+        client.put_object(Bucket=bucket, Key=f"src/{key}", Body=body)
+    config = {"endpointurl": moto_s3.endpoint}
+    repo = workspace(tmp_path / "src", lambda _root: None, {})
+    with pytest.raises(ConfigError, match="refusing to write secret_access_key"):
+        repo.import_url(f"s3://{bucket}/src", "data", fs_config={"secret_access_key": "x"})
+    imported = repo.import_url(f"s3://{bucket}/src", "data", fs_config=config)
+    assert imported.ok and imported.transferred == 2
+    old = (tmp_path / "src/data.dvc").read_bytes()
+    client.put_object(Bucket=bucket, Key="src/a.txt", Body=b"a, edited\n")
+    client.delete_object(Bucket=bucket, Key="src/sub/b.txt")
+    assert repo.push().transferred == 0  # imports are never pushed
+
+    dest = workspace(tmp_path / "dest", lambda _root: None, {})  # no remote at all
+    (tmp_path / "dest/data.dvc").write_bytes(old)
+    pulled = dest.pull()
+    assert pulled.ok, (pulled.failed, pulled.missing)
+    assert (tmp_path / "dest/data/a.txt").read_bytes() == b"a\n"
+    assert (tmp_path / "dest/data/sub/b.txt").read_bytes() == b"b\n"
+
+    updated = repo.update(["data"])
+    assert updated.ok
+    assert (tmp_path / "src/data/a.txt").read_bytes() == b"a, edited\n"
+    assert not (tmp_path / "src/data/sub").exists()
+    with pytest.raises(ConfigError, match="by version"):
+        repo.import_url(f"s3://{bucket}/src", "again", version_aware=False)

@@ -10,6 +10,7 @@ and rewrites the stage.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -19,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from .callbacks import Callback
-from .config import RemoteConfig
-from .errors import ConfigError, MetafileError, ObjectNotFoundError
+from .config import SECRETS, RemoteConfig
+from .errors import ConfigError, MetafileError, ObjectCorruptedError, ObjectNotFoundError
 from .fsutil import atomic_write
 from .metafiles import dump, load_yaml
+from .model import Output
 from .odb import Cache
 from .remotes import open_versioned, scheme_of
-from .results import Failure
+from .results import ArtifactRef, Failure, TransferResult
 from .storage import run_each
 from .storage.versioned import Stamp, VersionedStorage
 from .transfer import CacheSink, keep_as_found
@@ -74,6 +76,12 @@ class Source:
 
 
 def open_source(url: str, fs_config: Mapping[str, Any]) -> VersionedStorage:
+    secret = sorted(k for k in fs_config if k.lower() in SECRETS)
+    if secret:  # the stage records fs_config, and metafiles are committed to Git
+        raise ConfigError(
+            f"refusing to write {', '.join(secret)} into a .dvc file: give credentials "
+            "through the environment (e.g. AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) instead"
+        )
     if scheme_of(url) not in ("s3", "gs", "gcs"):
         raise ConfigError(f"import-url --version-aware supports s3:// and gs:// URLs, not '{url}'")
     options = {k: v for k, v in fs_config.items() if k != "version_aware"}
@@ -154,8 +162,17 @@ def write_stage(path: Path, data: Mapping[str, Any]) -> None:
     atomic_write(path, dump(dict(data)))
 
 
-def read_import(path: Path, metafile: str) -> tuple[str, dict[str, Any]] | None:
-    """(URL, fs_config) if the `.dvc` file is a version-aware import-url stage."""
+@dataclass(frozen=True)
+class Import:
+    """An import-url stage's source: URL, options and the recorded version per file."""
+
+    url: str
+    fs_config: dict[str, Any]
+    versions: tuple[tuple[str, str], ...]  # (relpath, version_id); relpath "" for a file
+
+
+def read_import(path: Path, metafile: str) -> Import | None:
+    """The source of a version-aware import-url stage, or None for any other `.dvc`."""
     data = load_yaml(path, metafile)
     deps = data.get("deps") if isinstance(data, Mapping) else None
     if not isinstance(deps, list) or len(deps) != 1 or not isinstance(deps[0], Mapping):
@@ -166,4 +183,67 @@ def read_import(path: Path, metafile: str) -> tuple[str, dict[str, Any]] | None:
     config = dep.get("fs_config") or {}
     if not isinstance(config, Mapping):
         raise MetafileError(metafile, "'fs_config' is not a mapping")
-    return dep["path"], dict(config)
+    files = dep.get("files")
+    entries: list[Any] = files if isinstance(files, list) else [dep]
+    versions = tuple(
+        (str(e.get("relpath", "")), str(e["version_id"]))
+        for e in entries
+        if isinstance(e, Mapping) and e.get("version_id") is not None
+    )
+    return Import(dep["path"], dict(config), versions)
+
+
+def fetch(
+    cache: Cache, source: Import, out: Output, jobs: int, callback: Callback
+) -> TransferResult:
+    """Download an import's recorded versions into the cache, verified against the output's
+    hash (a folder's files together must make its `.dir`)."""
+    result = TransferResult("fetch", source.url, (ArtifactRef.of(out),))
+    if out.oid is None or (cache.exists(out.oid) and not out.is_dir):
+        return result
+    if out.is_dir and cache.exists(out.oid):
+        members = cache.load_tree(out.oid).entries
+        if not cache.missing({e.md5 for e in members}):
+            return result
+    if not source.versions:
+        gone = Failure(out.path, out.oid, "ObjectNotFoundError", "no version ids recorded")
+        return dataclasses.replace(result, missing=(gone,))
+    storage = open_source(source.url, source.fs_config)
+    callback.set_size(len(source.versions))
+    found: list[tuple[str, str]] = []
+    failed: list[Failure] = []
+    nbytes = 0
+    lock = threading.Lock()
+
+    def one(item: tuple[str, str]) -> None:
+        nonlocal nbytes
+        relpath, version_id = item
+        sink = CacheSink(str(cache.root / "import.part"))
+        try:
+            storage.get(relpath, version_id, sink)
+            md5 = keep_as_found(sink, cache)
+        except BaseException:
+            sink.discard()
+            raise
+        with lock:
+            found.append((relpath, md5))
+            nbytes += sink.size
+
+    def done(key: str, err: BaseException | None) -> None:
+        if err is not None:
+            failed.append(Failure.of(f"{out.path}/{key}" if key else out.path, None, err))
+        callback.relative_update(1)
+
+    run_each(list(source.versions), one, lambda i: i[0], jobs=jobs, url=storage.url, on_done=done)
+    if not failed:
+        tree = Tree.build(TreeEntry(rel, md5) for rel, md5 in found)
+        actual = tree.oid() if out.is_dir else found[0][1]
+        if actual != out.oid:
+            failed.append(
+                Failure.of(out.path, out.oid, ObjectCorruptedError(out.oid, actual, source.url))
+            )
+        elif out.is_dir:
+            cache.add_tree(tree)
+    for _, md5 in found:
+        cache.verified.add(md5)
+    return dataclasses.replace(result, transferred=len(found), bytes=nbytes, failed=tuple(failed))

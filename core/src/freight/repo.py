@@ -21,7 +21,7 @@ from .adding import Adder
 from .callbacks import DEFAULT_CALLBACK, Callback
 from .checkout import Planner, apply
 from .collect import WORKSPACE, Scope, Selection, find_outputs, repo_relpath, select
-from .config import Config, load_config
+from .config import Config, RemoteConfig, load_config
 from .errors import ConfigError, GitError, PathError, UnsavedChangesError
 from .ignore import root_rules
 from .inventory import RemoteIndex
@@ -184,6 +184,19 @@ class Repo:
         finally:
             self.state.save()
 
+    def _remote_config(self, name: str | None) -> RemoteConfig | None:
+        """The remote `name` (or the default), or None when there is none."""
+        try:
+            return self.config.remote(name)
+        except ConfigError:
+            return None
+
+    def _source(self, out: Output) -> imports.Import | None:
+        """The source of an import-url output (they are never pushed, so `push: false`)."""
+        if out.push or out.stage is not None:
+            return None
+        return imports.read_import(self.root / out.metafile, out.metafile)
+
     def _open_versioned(self, name: str | None, jobs: int | None) -> VersionedRemote | None:
         """The remote `name` if it is version-aware (or a worktree remote), else None."""
         config = self.config.remote(name)
@@ -201,11 +214,11 @@ class Repo:
         return Remote(config.name, storage, index, jobs or config.jobs or storage.jobs)
 
     def _by_remote(
-        self, targets: Iterable[StrPath] | None, remote: str | None, scope: Scope, *, pushing: bool
+        self, selections: list[Selection], remote: str | None, *, pushing: bool
     ) -> dict[str | None, list[Selection]]:
         """Selections grouped by the remote they go to (an output's own `remote` wins)."""
         groups: dict[str | None, list[Selection]] = {}
-        for sel in self._select(targets, scope):
+        for sel in selections:
             out = sel.output
             if not out.cache or not out.oid or (pushing and not out.push):
                 continue
@@ -224,12 +237,22 @@ class Repo:
         callback: Callback,
     ) -> TransferResult:
         run = sync.push if direction == "push" else sync.fetch
-        if scope.history and self.config.remote(remote).version_aware:
+        configured = self._remote_config(remote)
+        if scope.history and configured is not None and configured.version_aware:
             raise versioning.refuse_history()
-        groups = self._by_remote(targets, remote, scope, pushing=direction == "push")
-        if not groups:
-            return TransferResult(direction, self.config.remote(remote).name, ())
+        selections = self._select(targets, scope)
         results = []
+        if direction == "fetch":  # imports come from their source, by version id
+            sources = {s: self._source(s.output) for s in selections}
+            for sel, source in sources.items():
+                if source is not None:
+                    jobs_ = jobs or self.jobs
+                    results.append(imports.fetch(self.cache, source, sel.output, jobs_, callback))
+            selections = [s for s, source in sources.items() if source is None]
+        groups = self._by_remote(selections, remote, pushing=direction == "push")
+        if not groups and not results:
+            name = configured.name if configured is not None else remote or ""
+            return TransferResult(direction, name, ())
         for group, selections in groups.items():
             versioned = self._open_versioned(group, jobs)
             if versioned is not None:
@@ -336,13 +359,13 @@ class Repo:
             results = []
             for sel in selections:
                 out = sel.output
-                source = None
-                if out.stage is None:
-                    source = imports.read_import(self.root / out.metafile, out.metafile)
+                source = self._source(out)
                 if source is not None:
                     rel = posixpath.relpath(out.path, posixpath.dirname(out.metafile) or ".")
                     results.append(
-                        self._import(*source, rel, out.metafile, jobs, callback=callback)
+                        self._import(
+                            source.url, source.fs_config, rel, out.metafile, jobs, callback=callback
+                        )
                     )
                     continue
                 name = out.remote or remote
@@ -431,7 +454,7 @@ class Repo:
     ) -> CloudStatusResult:
         """Cache vs remote, like `dvc status -c`; the scope flags are those of `push`."""
         scope = Scope(all_branches, all_tags, all_commits, recursive, with_deps)
-        groups = self._by_remote(targets, remote, scope, pushing=True)
+        groups = self._by_remote(self._select(targets, scope), remote, pushing=True)
         changes: dict[str, str] = {}
         outputs: list[ArtifactRef] = []
         name = self.config.remote(remote).name if not groups else ""

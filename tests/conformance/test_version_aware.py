@@ -267,3 +267,32 @@ def test_import_url_pulls_the_recorded_versions_in_a_fresh_clone(
     assert not (tmp_path / "src/data/sub").exists()
     with pytest.raises(ConfigError, match="by version"):
         repo.import_url(f"s3://{bucket}/src", "again", version_aware=False)
+
+
+def test_second_remote_replaces_versions_and_comments_survive(
+    tmp_path: Path, moto_s3: Server
+) -> None:
+    """Spec E58: pushing to a second version-aware remote records that remote's versions
+    (never another remote's id under its name); rewrites keep comments and unknown keys."""
+    first, second = (make_bucket(moto_s3, versioned=True) for _ in range(2))
+    src = workspace(tmp_path / "src", _s3(moto_s3, first, version_aware="true"), FILES)
+    src.add(["foo.txt"])
+    dvcfile = tmp_path / "src/foo.txt.dvc"
+    dvcfile.write_text("# keep me\n" + dvcfile.read_text() + "meta:\n  owner: me\n")
+    assert src.push().ok
+    other = _configure(
+        f"s3://{second}/proj",
+        {k: v for k, v in moto_s3.dvc_options.items() if "key" not in k}
+        | {"version_aware": "true"},
+        {k: v for k, v in moto_s3.dvc_options.items() if "key" in k},
+        name="vb",
+    )
+    other(tmp_path / "src")
+    src.close()
+    src = Repo(tmp_path / "src")
+    assert src.push(remote="vb").transferred == 1
+    text = dvcfile.read_text()
+    assert text.startswith("# keep me\n") and "meta:\n  owner: me\n" in text
+    assert "    vb:\n" in text and "    va:\n" not in text
+    versions = s3_client(moto_s3).list_object_versions(Bucket=second, Prefix="proj/foo.txt")
+    assert versions["Versions"][0]["VersionId"] in text

@@ -234,6 +234,12 @@ def _gcsfs(opts: dict[str, Any], **fs_kwargs: Any) -> Any:
 
 
 def _azure(url: str, opts: dict[str, Any]) -> Storage:
+    unsupported = sorted(set(opts) - _OBSTORE_AZURE)
+    if unsupported:  # never ignore an option silently: it may be what grants access
+        raise ConfigError(
+            f"azure remote {url}: option(s) {', '.join(unsupported)} are not supported by "
+            "freight yet (supported: " + ", ".join(sorted(_OBSTORE_AZURE)) + ")"
+        )
     container, prefix = _bucket_and_prefix(url)
     from obstore.store import AzureStore
 

@@ -12,6 +12,7 @@ import pytest
 from conformance.test_remotes import _configure
 from freight import Repo
 from freight.errors import ConfigError
+from freight.metafiles import read_dvcfile
 from storage_servers import Server, make_bucket, make_gcs_bucket, s3_client
 
 FILES = {"foo.txt": b"foo\n", "d/a.txt": b"a\n", "d/sub/b.txt": b"b\n"}
@@ -296,3 +297,29 @@ def test_second_remote_replaces_versions_and_comments_survive(
     assert "    vb:\n" in text and "    va:\n" not in text
     versions = s3_client(moto_s3).list_object_versions(Bucket=second, Prefix="proj/foo.txt")
     assert versions["Versions"][0]["VersionId"] in text
+
+
+def test_stage_outputs_in_dvc_lock_get_versions_too(tmp_path: Path, moto_s3: Server) -> None:
+    setup = _s3(moto_s3, make_bucket(moto_s3, versioned=True), version_aware="true")
+    src = workspace(tmp_path / "src", setup, {"model.bin": b"weights\n", "d/a.txt": b"a\n"})
+    src.add(["model.bin", "d"])  # puts the objects in the cache; the stage records them
+    entries = {}
+    for name in ("model.bin", "d"):
+        (out,) = read_dvcfile(tmp_path / "src", f"{name}.dvc")
+        (tmp_path / "src" / f"{name}.dvc").unlink()
+        size = f"      size: {out.size}\n" + (f"      nfiles: {out.nfiles}\n" if out.nfiles else "")
+        entries[name] = f"    - path: {name}\n      hash: md5\n      md5: {out.oid}\n{size}"
+    (tmp_path / "src/dvc.yaml").write_text(
+        "stages:\n  train:\n    cmd: x\n    outs:\n    - model.bin\n    - d\n"
+    )
+    lock = "schema: '2.0'\nstages:\n  train:\n    cmd: x\n    outs:\n"
+    (tmp_path / "src/dvc.lock").write_text(lock + entries["model.bin"] + entries["d"])
+    assert src.push().transferred == 2
+    text = (tmp_path / "src/dvc.lock").read_text()
+    assert text.count("version_id:") == 2 and "files:" in text
+    dest = workspace(tmp_path / "dest", setup, {})
+    for name in ("dvc.yaml", "dvc.lock"):
+        (tmp_path / "dest" / name).write_bytes((tmp_path / "src" / name).read_bytes())
+    assert dest.pull().ok
+    assert (tmp_path / "dest/model.bin").read_bytes() == b"weights\n"
+    assert (tmp_path / "dest/d/a.txt").read_bytes() == b"a\n"

@@ -105,7 +105,7 @@ def snapshot(
         stamp = single if single is not None else storage.head(key)
         if stamp is None:
             raise FileNotFoundError(f"{key} vanished while it was imported")
-        sink = CacheSink(str(cache.root / "import.part"))
+        sink = CacheSink(str(cache.root / "import.part"), cache)
         try:
             storage.get(key, stamp.version_id, sink)
             md5 = keep_as_found(sink, cache)
@@ -218,7 +218,7 @@ def fetch(
     def one(item: tuple[str, str]) -> None:
         nonlocal nbytes
         relpath, version_id = item
-        sink = CacheSink(str(cache.root / "import.part"))
+        sink = CacheSink(str(cache.root / "import.part"), cache)
         try:
             storage.get(relpath, version_id, sink)
             md5 = keep_as_found(sink, cache)

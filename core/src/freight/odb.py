@@ -66,7 +66,12 @@ class Cache:
         return gone
 
     def _prepare(self, dest: Path) -> None:
-        parent = str(dest.parent)
+        self.make_parent(str(dest))
+
+    def make_parent(self, dest: str) -> None:
+        """Create the directory of object path `dest` (once per process, with the cache's
+        directory mode: group-writable for a shared cache)."""
+        parent = os.path.dirname(dest)
         if parent not in self._made:
             os.makedirs(parent, mode=self._dir_mode, exist_ok=True)
             self._made.add(parent)

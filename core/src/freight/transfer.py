@@ -142,8 +142,9 @@ class CacheSink:
     open files as there are transfers in flight.
     """
 
-    def __init__(self, dest: str) -> None:
+    def __init__(self, dest: str, cache: Cache) -> None:
         self.dest = dest
+        self.cache = cache
         self.tmp = f"{os.path.dirname(dest)}/.{secrets.token_urlsafe(16)}.tmp"
         self._file: BinaryIO | None = None
         self.md5 = hashlib.md5()
@@ -152,7 +153,7 @@ class CacheSink:
     @property
     def file(self) -> BinaryIO:
         if self._file is None:
-            os.makedirs(os.path.dirname(self.dest), exist_ok=True)
+            self.cache.make_parent(self.dest)
             # created read-only: objects are 0444 (the open descriptor may still write)
             self._file = open(self.tmp, "xb", opener=_read_only)  # noqa: SIM115 - closed by finish()/discard()
         return self._file
@@ -201,8 +202,8 @@ def keep_as_found(sink: CacheSink, cache: Cache) -> str:
     the md5 it has; returns that md5."""
     sink.file.close()
     md5 = sink.md5.hexdigest()
-    dest = cache.path(md5)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = cache.fspath(md5)
+    cache.make_parent(dest)
     os.replace(sink.tmp, dest)
     return md5
 
@@ -222,7 +223,7 @@ def download(
 ) -> Outcome:
     """Download and verify objects into the cache; failures are collected per object."""
     outcome = Outcome()
-    sinks = {o.key: CacheSink(cache.fspath(o.oid, legacy=o.legacy)) for o in objs}
+    sinks = {o.key: CacheSink(cache.fspath(o.oid, legacy=o.legacy), cache) for o in objs}
     by_key = {o.key: o for o in objs}
     gone: list[str] = []
 

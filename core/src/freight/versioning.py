@@ -304,7 +304,9 @@ def fetch(
     done_items: list[Item] = []
     failed: list[Failure] = []
     nbytes = 0
-    sinks = {i.key: CacheSink(cache.fspath(i.file.md5, legacy=i.output.legacy)) for i, _ in unique}
+    sinks = {
+        i.key: CacheSink(cache.fspath(i.file.md5, legacy=i.output.legacy), cache) for i, _ in unique
+    }
     by_key = {i.key: i for i, _ in unique}
 
     def one(pair: tuple[Item, str]) -> None:
@@ -447,7 +449,7 @@ def update(
     def fetch_one(key: str) -> None:
         nonlocal nbytes
         stamp = stamps[key]
-        sink = CacheSink(str(cache.root / "update.part"))
+        sink = CacheSink(str(cache.root / "update.part"), cache)
         try:
             storage.get(key, stamp.version_id, sink)
             md5 = keep_as_found(sink, cache)

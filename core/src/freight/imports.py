@@ -30,8 +30,8 @@ from .remotes import open_versioned, scheme_of
 from .results import ArtifactRef, Failure, TransferResult
 from .storage import run_each
 from .storage.versioned import Stamp, VersionedStorage
-from .transfer import CacheSink, keep_as_found
 from .tree import Tree, TreeEntry
+from .versioning import download_version
 
 #: keys left out of the stage md5, at any depth (spec §2.6)
 _NOT_HASHED = {
@@ -105,16 +105,9 @@ def snapshot(
         stamp = single if single is not None else storage.head(key)
         if stamp is None:
             raise FileNotFoundError(f"{key} vanished while it was imported")
-        sink = CacheSink(str(cache.root / "import.part"), cache)
-        try:
-            storage.get(key, stamp.version_id, sink)
-            md5 = keep_as_found(sink, cache)
-        except BaseException:
-            sink.discard()
-            raise
+        md5, size = download_version(storage, cache, key, stamp.version_id)
         with lock:
-            found.append(Source(key, md5, sink.size, stamp))
-        cache.verified.add(md5)
+            found.append(Source(key, md5, size, stamp))
 
     def done(key: str, err: BaseException | None) -> None:
         if err is not None:
@@ -218,16 +211,10 @@ def fetch(
     def one(item: tuple[str, str]) -> None:
         nonlocal nbytes
         relpath, version_id = item
-        sink = CacheSink(str(cache.root / "import.part"), cache)
-        try:
-            storage.get(relpath, version_id, sink)
-            md5 = keep_as_found(sink, cache)
-        except BaseException:
-            sink.discard()
-            raise
+        md5, size = download_version(storage, cache, relpath, version_id)
         with lock:
             found.append((relpath, md5))
-            nbytes += sink.size
+            nbytes += size
 
     def done(key: str, err: BaseException | None) -> None:
         if err is not None:
@@ -244,6 +231,4 @@ def fetch(
             )
         elif out.is_dir:
             cache.add_tree(tree)
-    for _, md5 in found:
-        cache.verified.add(md5)
     return dataclasses.replace(result, transferred=len(found), bytes=nbytes, failed=tuple(failed))

@@ -449,18 +449,12 @@ def update(
     def fetch_one(key: str) -> None:
         nonlocal nbytes
         stamp = stamps[key]
-        sink = CacheSink(str(cache.root / "update.part"), cache)
-        try:
-            storage.get(key, stamp.version_id, sink)
-            md5 = keep_as_found(sink, cache)
-        except BaseException:
-            sink.discard()
-            raise
+        md5, size = download_version(storage, cache, key, stamp.version_id)
         rel = key[len(out.path) + 1 :] if out.is_dir else ""
         with lock:
-            nbytes += sink.size
+            nbytes += size
             version = Version(remote.name, stamp.version_id, stamp.etag)
-            files[key] = FileMeta(rel, md5, sink.size, False, version)
+            files[key] = FileMeta(rel, md5, size, False, version)
 
     def done(key: str, err: BaseException | None) -> None:
         if err is not None:
@@ -482,6 +476,21 @@ def update(
     new = _current(cache, out, list(files.values()))
     record_versions(root, out.metafile, [new])
     return new, dataclasses.replace(result, outputs=(ref(new),))
+
+
+def download_version(
+    storage: VersionedStorage, cache: Cache, key: str, version_id: str
+) -> tuple[str, int]:
+    """Stream one version into the cache, hashing it on the way: (md5, size)."""
+    sink = CacheSink(str(cache.root / "download.part"), cache)
+    try:
+        storage.get(key, version_id, sink)
+        md5 = keep_as_found(sink, cache)
+    except BaseException:
+        sink.discard()
+        raise
+    cache.verified.add(md5)
+    return md5, sink.size
 
 
 def _key(out: Output, relpath: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,23 @@ def test_import_url_version_aware_writes_what_dvc_writes(
     assert metafiles(repos["freight"]) == metafiles(repos["dvc"])
     assert (repos["freight"] / "file.txt").read_bytes() == b"hello, again\n"
     assert "up to date" in run([dvc_bin, "status"], repos["freight"], env)
+
+
+def test_re_adding_a_pushed_directory_keeps_versions_like_dvc(
+    tmp_path: Path, dvc_bin: str, freight_env: dict[str, str], moto_s3: Server
+) -> None:
+    """After a version-aware push, a file is removed and the directory added again: both
+    tools keep the `files:` form with the versions of the unchanged files, byte for byte."""
+    bucket = make_bucket(moto_s3, versioned=True)
+    base = version_aware_repo(tmp_path / "base", [dvc_bin], moto_s3, bucket, freight_env)
+    run([dvc_bin, "push"], base, freight_env)
+    results = {}
+    for name, tool in (("dvc", [dvc_bin]), ("freight", FREIGHT)):
+        copy = tmp_path / name
+        shutil.copytree(base, copy, symlinks=True)
+        (copy / "data" / "a.txt").unlink()
+        (copy / "data" / "new file.txt").write_text("new\n")
+        run([*tool, "add", "-q", "data"], copy, freight_env)
+        results[name] = (copy / "data.dvc").read_bytes()
+    assert b"files:" in results["dvc"]
+    assert results["freight"] == results["dvc"]

@@ -8,6 +8,7 @@ objects that are not stored.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from .fsutil import io_jobs, map_batched
 from .hashing import md5_file
 from .ignore import root_rules
 from .links import Linker
-from .model import Output
+from .model import FileMeta, Output
 from .odb import Cache
 from .results import AddResult, ArtifactRef
 from .state import State
@@ -128,6 +129,8 @@ class Adder:
         )
         if existing is not None and existing.oid == oid and not existing.legacy:
             out = existing
+        elif is_dir and existing is not None and existing.files is not None:
+            out = _keep_versions(out, existing.files, hashes, files)
         if is_dir:
             self.cache.add_tree(build_tree(hashes))
         self._relink(files, hashes)
@@ -186,3 +189,17 @@ class Adder:
 def _under_symlink(root: Path, rel: str) -> bool:
     parts = rel.split("/")
     return any((root / "/".join(parts[:i])).is_symlink() for i in range(1, len(parts)))
+
+
+def _keep_versions(
+    out: Output, recorded: tuple[FileMeta, ...], hashes: dict[str, str], files: list[FileInfo]
+) -> Output:
+    """A directory recorded in `files:` form (after a version-aware push) stays in that form,
+    keeping the version of every file whose bytes did not change, as DVC does."""
+    kept = {f.relpath: f for f in recorded}
+    sizes = {f.relpath: f.st.st_size for f in files}
+    listed = tuple(
+        kept[rel] if rel in kept and kept[rel].md5 == md5 else FileMeta(rel, md5, sizes[rel])
+        for rel, md5 in sorted(hashes.items())
+    )
+    return dataclasses.replace(out, files=listed)

@@ -96,6 +96,11 @@ def _resolve_out_path(metafile: str, wdir: str, path: str) -> str:
     return rel
 
 
+def _is_int(value: Any) -> bool:
+    """An integer, not a bool (ruamel's round-trip loader gives int subclasses)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _version(entry: Mapping[str, Any], metafile: str) -> Version | None:
     """The `cloud: {remote: {etag, version_id}}` of an entry (at most one remote)."""
     cloud = entry.get("cloud")
@@ -121,7 +126,7 @@ def _files(entry: Mapping[str, Any], metafile: str) -> tuple[FileMeta, ...] | No
         if not isinstance(item, Mapping) or not isinstance(item.get("md5"), str):
             raise MetafileError(metafile, f"file entry without an md5: {item!r}")
         size = item.get("size")
-        if size is not None and type(size) is not int:
+        if size is not None and not _is_int(size):
             raise MetafileError(metafile, f"size of {item.get('relpath')!r} is not an integer")
         files.append(
             FileMeta(
@@ -144,7 +149,7 @@ def _output(entry: Any, metafile: str, wdir: str, **flags: Any) -> Output:
     if oid is not None and not isinstance(oid, str):
         raise MetafileError(metafile, f"md5 of {entry['path']!r} is not a string")
     for key in ("size", "nfiles"):
-        if entry.get(key) is not None and type(entry[key]) is not int:
+        if entry.get(key) is not None and not _is_int(entry[key]):
             raise MetafileError(metafile, f"{key} of {entry['path']!r} is not an integer")
     files = _files(entry, metafile)
     size, nfiles = entry.get("size"), entry.get("nfiles")
@@ -224,7 +229,10 @@ def parse_lock(data: Any, lockfile: str, definition: Any) -> list[Output]:
 
 
 def entry_for(out: Output, relpath: str) -> dict[str, Any]:
-    """The canonical `.dvc` outs entry DVC writes for a fresh output (spec §2.2)."""
+    """The canonical `.dvc` outs entry DVC writes for a fresh output (spec §2.2), or for a
+    directory kept in `files:` form (§2.5)."""
+    if out.files is not None:
+        return {"hash": "md5", "path": relpath, "files": [_file_entry(f) for f in out.files]}
     entry: dict[str, Any] = {"md5": out.oid, "size": out.size}
     if out.is_dir:
         entry["nfiles"] = out.nfiles
@@ -263,12 +271,8 @@ def write_dvcfile(path: Path, entry: dict[str, Any]) -> None:
     if old is None:
         outs.append(entry)
     else:
-        recorded = _output(old, path.name, ".")
-        if (recorded.oid, recorded.legacy, recorded.isexec) == (
-            entry["md5"],
-            "hash" not in entry,
-            bool(entry.get("isexec")),
-        ):
+        recorded, new = _output(old, path.name, "."), _output(entry, path.name, ".")
+        if (recorded.oid, recorded.legacy, recorded.isexec) == (new.oid, new.legacy, new.isexec):
             return
         for key in (*HASH_KEYS, "files", "cloud"):
             if key in old and key not in entry:

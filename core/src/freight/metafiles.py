@@ -22,7 +22,7 @@ from .errors import MetafileError
 from .fsutil import atomic_write
 from .model import FileMeta, Output, Version
 from .stages import stage_flags
-from .tree import Tree, TreeEntry, check_relpath, parse
+from .tree import Tree, TreeEntry, check_relpath, digest, parse
 
 HASH_KEYS = ("md5", "size", "nfiles", "isexec", "hash")
 
@@ -114,8 +114,9 @@ def _version(entry: Mapping[str, Any], metafile: str) -> Version | None:
     return None
 
 
-def _files(entry: Mapping[str, Any], metafile: str) -> tuple[FileMeta, ...] | None:
-    """The `files:` list of a directory entry, validated like a `.dir` manifest."""
+def _files(entry: Mapping[str, Any], metafile: str) -> tuple[tuple[FileMeta, ...], str] | None:
+    """The `files:` list of a directory entry, in `.dir` order and validated like a `.dir`
+    manifest, with the oid of the `.dir` it stands for."""
     items = entry.get("files")
     if items is None:
         return None
@@ -137,9 +138,10 @@ def _files(entry: Mapping[str, Any], metafile: str) -> tuple[FileMeta, ...] | No
                 version=_version(item, metafile),
             )
         )
-    tree = parse(Tree.build(TreeEntry(f.relpath, f.md5) for f in files).serialize(), metafile)
-    order = {e.relpath: i for i, e in enumerate(tree.entries)}
-    return tuple(sorted(files, key=lambda f: order[f.relpath]))
+    files.sort(key=lambda f: f.relpath)  # the order of `Tree.build`
+    data = Tree.build(TreeEntry(f.relpath, f.md5) for f in files).serialize()
+    parse(data, metafile)  # duplicates and file/directory clashes
+    return tuple(files), digest(data)
 
 
 def _output(entry: Any, metafile: str, wdir: str, **flags: Any) -> Output:
@@ -151,10 +153,11 @@ def _output(entry: Any, metafile: str, wdir: str, **flags: Any) -> Output:
     for key in ("size", "nfiles"):
         if entry.get(key) is not None and not _is_int(entry[key]):
             raise MetafileError(metafile, f"{key} of {entry['path']!r} is not an integer")
-    files = _files(entry, metafile)
+    listed = _files(entry, metafile)
+    files = None
     size, nfiles = entry.get("size"), entry.get("nfiles")
-    if files is not None:  # the directory's hash is that of the `.dir` the list stands for
-        oid = Tree.build(TreeEntry(f.relpath, f.md5) for f in files).oid()
+    if listed is not None:  # the directory's hash is that of the `.dir` the list stands for
+        files, oid = listed
         nfiles = len(files)
         sizes = [f.size for f in files]
         size = None if None in sizes else sum(s or 0 for s in sizes)
@@ -194,9 +197,13 @@ def parse_dvcfile(data: Any, metafile: str) -> list[Output]:
 
 def read_lock(root: Path, lockfile: str) -> list[Output]:
     """The outputs recorded in a `dvc.lock`, with flags and wdir from its `dvc.yaml`."""
+    return parse_lock(load_yaml(root / lockfile, lockfile), lockfile, _definition(root, lockfile))
+
+
+def _definition(root: Path, lockfile: str) -> Any:
+    """The loaded `dvc.yaml` next to a `dvc.lock` (None if there is none)."""
     yaml_path = root / posixpath.join(posixpath.dirname(lockfile), "dvc.yaml")
-    definition = load_yaml(yaml_path, str(yaml_path.name)) if yaml_path.exists() else None
-    return parse_lock(load_yaml(root / lockfile, lockfile), lockfile, definition)
+    return load_yaml(yaml_path, yaml_path.name) if yaml_path.exists() else None
 
 
 def parse_lock(data: Any, lockfile: str, definition: Any) -> list[Output]:
@@ -328,8 +335,7 @@ def record_versions(root: Path, metafile: str, outputs: Sequence[Output]) -> Non
         raise MetafileError(metafile, f"malformed YAML: {exc}".splitlines()[0]) from None
     by_path = {o.path: o for o in outputs}
     if posixpath.basename(metafile) == "dvc.lock":
-        yaml_path = root / posixpath.join(posixpath.dirname(metafile), "dvc.yaml")
-        definition = load_yaml(yaml_path, yaml_path.name) if yaml_path.exists() else None
+        definition = _definition(root, metafile)
         groups = [
             (stage_flags(definition, str(name))[0], stage.get("outs") or [])
             for name, stage in (data.get("stages") or {}).items()

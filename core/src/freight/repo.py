@@ -246,8 +246,7 @@ class Repo:
             sources = {s: self._source(s.output) for s in selections}
             for sel, source in sources.items():
                 if source is not None:
-                    jobs_ = jobs or self.jobs
-                    results.append(imports.fetch(self.cache, source, sel.output, jobs_, callback))
+                    results.append(imports.fetch(self.cache, source, sel.output, jobs, callback))
             selections = [s for s, source in sources.items() if source is None]
         groups = self._by_remote(selections, remote, pushing=direction == "push")
         if not groups and not results:
@@ -351,8 +350,9 @@ class Repo:
         force: bool = False,
         callback: Callback = DEFAULT_CALLBACK,
     ) -> TransferResult:
-        """Worktree remotes: record what the remote holds now at each target's path
-        (rewriting its `.dvc` file) and check it out. Imports are not supported yet."""
+        """Record what the source holds now and check it out: for an import-url output, its
+        URL's current versions; otherwise what the worktree remote holds at its path. The
+        `.dvc` file is rewritten."""
         targets = list(targets)
         with self._lock():
             selections = self._select(targets)

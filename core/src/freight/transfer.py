@@ -182,6 +182,16 @@ class CacheSink:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.tmp)
 
+    def finish_as_found(self) -> str:
+        """Move a download whose md5 was not known in advance into the cache under the
+        md5 it has; returns that md5."""
+        self.file.close()
+        md5 = self.md5.hexdigest()
+        dest = self.cache.fspath(md5)
+        self.cache.make_parent(dest)
+        os.replace(self.tmp, dest)
+        return md5
+
     def finish(self, obj: Obj) -> None:
         """Verify against the oid, then move into place; raises on mismatch."""
         self.file.close()
@@ -195,17 +205,6 @@ class CacheSink:
             os.unlink(self.tmp)
             raise ObjectCorruptedError(obj.oid, actual, "the remote")
         os.replace(self.tmp, self.dest)
-
-
-def keep_as_found(sink: CacheSink, cache: Cache) -> str:
-    """Move a finished download whose md5 was not known in advance into the cache under
-    the md5 it has; returns that md5."""
-    sink.file.close()
-    md5 = sink.md5.hexdigest()
-    dest = cache.fspath(md5)
-    cache.make_parent(dest)
-    os.replace(sink.tmp, dest)
-    return md5
 
 
 def _read_only(path: str, flags: int) -> int:

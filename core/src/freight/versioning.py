@@ -35,7 +35,7 @@ from .odb import Cache
 from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
 from .storage import run_each
 from .storage.versioned import Stamp, VersionedStorage
-from .transfer import CacheSink, Obj, keep_as_found
+from .transfer import CacheSink, Obj
 from .tree import Tree, TreeEntry
 
 
@@ -58,8 +58,7 @@ class Item:
 
     @property
     def key(self) -> str:
-        rel = self.file.relpath
-        return f"{self.output.path}/{rel}" if rel else self.output.path
+        return _key(self.output, self.file.relpath)
 
 
 class Action(Enum):
@@ -137,10 +136,6 @@ def _with_versions(out: Output, files: Sequence[FileMeta]) -> Output:
     return dataclasses.replace(out, files=ordered)
 
 
-def ref(out: Output) -> ArtifactRef:
-    return ArtifactRef.of(out)
-
-
 def push(
     root: Path,
     cache: Cache,
@@ -179,7 +174,8 @@ def push(
             stamp = storage.put(local, item.key)
             with lock:
                 uploaded += 1
-                nbytes += os.path.getsize(local)
+                size = item.file.size  # known from the metafile or the `.dir` walk
+                nbytes += size if size is not None else os.path.getsize(local)
                 stamps[item.key] = stamp
         elif action is Action.ADOPT and current is not None:
             with lock:
@@ -198,11 +194,11 @@ def push(
     outputs = _record(root, cache, remote, selections, items, stamps)
     bad = {f.path for f in failed} | {f.path for f in missing}
     if remote.worktree:
-        failed.extend(_prune(remote, cache, outputs, bad))
+        failed.extend(_prune(remote, outputs, bad))
     return TransferResult(
         direction="push",
         remote=remote.name,
-        outputs=tuple(ref(o) for o in outputs),
+        outputs=tuple(ArtifactRef.of(o) for o in outputs),
         transferred=uploaded,
         skipped=len(items) - uploaded - len(bad),
         bytes=nbytes,
@@ -250,9 +246,7 @@ def _record(
     return updated
 
 
-def _prune(
-    remote: VersionedRemote, cache: Cache, outputs: Sequence[Output], bad: set[str]
-) -> list[Failure]:
+def _prune(remote: VersionedRemote, outputs: Sequence[Output], bad: set[str]) -> list[Failure]:
     """Worktree push: delete remote files of pushed directories the workspace dropped."""
     failures: list[Failure] = []
     for out in outputs:
@@ -280,7 +274,6 @@ def fetch(
     cache: Cache, remote: VersionedRemote, selections: Sequence[Selection], callback: Callback
 ) -> TransferResult:
     """Download the recorded versions the cache lacks, each verified against its md5."""
-    ensure_trees(cache, [s.output for s in selections])
     missing: list[Failure] = []
     todo: list[tuple[Item, str]] = []
     total = 0
@@ -344,7 +337,7 @@ def fetch(
     return TransferResult(
         direction="fetch",
         remote=remote.name,
-        outputs=tuple(ref(s.output) for s in selections),
+        outputs=tuple(ArtifactRef.of(s.output) for s in selections),
         transferred=len(done_items),
         skipped=total - len(done_items) - len(failed) - len(missing),
         bytes=nbytes,
@@ -366,7 +359,6 @@ def cloud_status(
     cache: Cache, remote: VersionedRemote, selections: Sequence[Selection]
 ) -> CloudStatusResult:
     """new (only in the cache), deleted (only the recorded version), missing (neither)."""
-    ensure_trees(cache, [s.output for s in selections])
     items: list[Item] = []
     changes: dict[str, str] = {}
     for sel in selections:
@@ -388,7 +380,9 @@ def cloud_status(
         on_remote = item.key in present
         if not (local and on_remote):
             changes[item.key] = "new" if local else "deleted" if on_remote else "missing"
-    return CloudStatusResult(remote.name, tuple(ref(s.output) for s in selections), changes)
+    return CloudStatusResult(
+        remote.name, tuple(ArtifactRef.of(s.output) for s in selections), changes
+    )
 
 
 def refuse(command: str) -> ConfigError:
@@ -465,7 +459,7 @@ def update(
     result = TransferResult(
         direction="update",
         remote=remote.name,
-        outputs=(ref(out),),
+        outputs=(ArtifactRef.of(out),),
         transferred=len(todo) - len(failed),
         skipped=len(stamps) - len(todo),
         bytes=nbytes,
@@ -475,7 +469,7 @@ def update(
         return out, result
     new = _current(cache, out, list(files.values()))
     record_versions(root, out.metafile, [new])
-    return new, dataclasses.replace(result, outputs=(ref(new),))
+    return new, dataclasses.replace(result, outputs=(ArtifactRef.of(new),))
 
 
 def download_version(
@@ -485,7 +479,7 @@ def download_version(
     sink = CacheSink(str(cache.root / "download.part"), cache)
     try:
         storage.get(key, version_id, sink)
-        md5 = keep_as_found(sink, cache)
+        md5 = sink.finish_as_found()
     except BaseException:
         sink.discard()
         raise

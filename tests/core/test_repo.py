@@ -79,6 +79,11 @@ def test_add_writes_dvc_file_and_cache(repo: Repo) -> None:
         "size": 19,
         "nfiles": 7,
         "hash": "md5",
+        "path": "data",
+        "metafile": "data.dvc",
+        "uri": f"freight://{root}/data",
+        "rev": None,  # the fixture repository is not in Git
+        "dirty": None,
     }
     obj = root / ".dvc/cache/files/md5/b1/946ac92492d2347c6235b4d2611184"
     assert obj.read_bytes() == b"hello\n"

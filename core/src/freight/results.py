@@ -28,6 +28,15 @@ class ArtifactRef:
     metafile: str
     #: version ids on a version-aware remote, per file ("" for a file output)
     versions: tuple[tuple[str, str], ...] = ()
+    #: the dataset's stable URI (`freight.lineage` states the rule)
+    uri: str | None = None
+    #: the Git commit the metafile was read at (HEAD), and whether the metafile differs
+    #: from it (None: unknown, e.g. outside Git)
+    rev: str | None = None
+    dirty: bool | None = None
+    #: for transfers: the remote's name and URL (never with credentials)
+    remote: str | None = None
+    remote_url: str | None = None
 
     @classmethod
     def of(cls, out: Output) -> ArtifactRef:
@@ -37,14 +46,24 @@ class ArtifactRef:
         return cls(out.path, out.oid, out.size, nfiles, out.hash_name, out.metafile, versions)
 
     def lineage(self) -> dict[str, Any]:
-        """md5, size, nfiles and hash kind; and the version ids, when a version-aware
-        remote holds the data (`version_id` for a file, `versions` per file of a dir)."""
+        """The stable lineage record: md5, size, nfiles, hash kind, path, metafile, uri,
+        rev and dirty; `remote` and `remote_url` after a transfer; and the version ids when
+        a version-aware remote holds the data (`version_id` for a file, `versions` per file
+        of a directory). Keys are only ever added."""
         data: dict[str, Any] = {
             "md5": self.md5,
             "size": self.size,
             "nfiles": self.nfiles,
             "hash": self.hash,
+            "path": self.path,
+            "metafile": self.metafile,
+            "uri": self.uri,
+            "rev": self.rev,
+            "dirty": self.dirty,
         }
+        if self.remote is not None:
+            data["remote"] = self.remote
+            data["remote_url"] = self.remote_url
         if self.versions and self.versions[0][0] == "":
             data["version_id"] = self.versions[0][1]
         elif self.versions:
@@ -158,7 +177,14 @@ class TransferResult(_Result):
             self.checkout.raise_for_failures()
 
     def lineage(self) -> dict[str, Any]:
-        return {path: {**ref, "remote": self.remote} for path, ref in super().lineage().items()}
+        """Per output, as `ArtifactRef.lineage`, always with `remote` and `remote_url`."""
+        records = {}
+        for ref in self.outputs:
+            record = ref.lineage()
+            record.setdefault("remote", self.remote)
+            record.setdefault("remote_url", None)
+            records[ref.path] = record
+        return records
 
 
 @dataclass(frozen=True)

@@ -96,15 +96,11 @@ def push(
     )
     plan = plan_push(Wanted(want.files + tuple(absent), want.dirs), local, on_remote)
     callback.set_size(len(plan.files) + len(plan.dirs))
-    outcome = upload(
-        remote.storage, cache, plan.files, jobs=remote.jobs, progress=callback.relative_update
-    )
+    outcome = upload(remote.storage, cache, plan.files, jobs=remote.jobs, callback=callback)
     remote.index.add(o.key for o in outcome.done)
     landed = on_remote | {o.key for o in outcome.done}
     ready = [d.tree for d in plan.dirs if d.complete <= landed]
-    trees = upload(
-        remote.storage, cache, ready, jobs=remote.jobs, progress=callback.relative_update
-    )
+    trees = upload(remote.storage, cache, ready, jobs=remote.jobs, callback=callback)
     remote.index.add(o.key for o in trees.done)
     # A .dir held back because a file we tried to send is missing or failed is a failure;
     # one held back only because a granular push sent part of it is not.
@@ -167,7 +163,7 @@ def fetch(
         trees_todo,
         jobs=remote.jobs,
         index=remote.index,
-        progress=callback.relative_update,
+        callback=callback,
     )
     extra: list[Failure] = []
     dirs = list(want.dirs)
@@ -194,7 +190,7 @@ def fetch(
         todo,
         jobs=remote.jobs,
         index=remote.index,
-        progress=callback.relative_update,
+        callback=callback,
     )
     return _result(
         "fetch",
@@ -224,7 +220,7 @@ def cloud_status(
             todo,
             jobs=remote.jobs,
             index=remote.index,
-            progress=lambda _n: None,
+            callback=Callback(),  # fetching `.dir`s to list files is not progress
         )
         want, absent = wanted(cache, selections)
     objs = want.all() | set(absent)

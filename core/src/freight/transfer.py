@@ -14,20 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import BinaryIO
 
-from .errors import ObjectCorruptedError
+from .callbacks import Callback, add_bytes
+from .errors import ObjectCorruptedError, redact_url
 from .hashing import md5_file
 from .inventory import RemoteIndex, present
 from .layout import object_relpath
 from .odb import OBJECT_MODE, Cache
 from .results import Failure
 from .storage import Storage
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, order=True)
@@ -116,7 +120,7 @@ def upload(
     objs: Sequence[Obj],
     *,
     jobs: int,
-    progress: Callable[[int], None],
+    callback: Callback,
 ) -> Outcome:
     outcome = Outcome()
     by_key = {o.key: o for o in objs}
@@ -124,14 +128,22 @@ def upload(
     def done(key: str, err: BaseException | None) -> None:
         obj = by_key[key]
         if err is None:
+            size = os.path.getsize(cache.fspath(obj.oid, legacy=obj.legacy))
             outcome.done.append(obj)
-            outcome.bytes += os.path.getsize(cache.fspath(obj.oid, legacy=obj.legacy))
+            outcome.bytes += size
+            add_bytes(callback, size)
         else:
             outcome.failed.append(Failure.of(obj.path, obj.oid, err))
-        progress(1)
+        callback.relative_update(1)
 
     items = [(cache.fspath(o.oid, legacy=o.legacy), o.key) for o in objs]
+    if items:
+        logger.debug(
+            "uploading %d objects to %s (%d jobs)", len(items), redact_url(storage.url), jobs
+        )
     storage.upload(items, jobs=jobs, on_done=done)
+    if outcome.failed:
+        logger.debug("%d of %d uploads failed", len(outcome.failed), len(items))
     return outcome
 
 
@@ -218,7 +230,7 @@ def download(
     *,
     jobs: int,
     index: RemoteIndex | None,
-    progress: Callable[[int], None],
+    callback: Callback,
 ) -> Outcome:
     """Download and verify objects into the cache; failures are collected per object."""
     outcome = Outcome()
@@ -241,9 +253,14 @@ def download(
         else:
             outcome.done.append(obj)
             outcome.bytes += sink.size
+            add_bytes(callback, sink.size)
             cache.verified.add(obj.oid)
-        progress(1)
+        callback.relative_update(1)
 
+    if objs:
+        logger.debug(
+            "downloading %d objects from %s (%d jobs)", len(objs), redact_url(storage.url), jobs
+        )
     try:
         storage.download([(o.key, sinks[o.key]) for o in objs], jobs=jobs, on_done=done)
     finally:

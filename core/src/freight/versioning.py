@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from .callbacks import Callback
+from .callbacks import Callback, add_bytes
 from .collect import Selection
 from .errors import ConfigError, FreightError, ObjectNotFoundError
 from .metafiles import record_versions
@@ -323,6 +323,7 @@ def fetch(
         else:
             done_items.append(item)
             nbytes += sink.size
+            add_bytes(callback, sink.size)
             cache.verified.add(item.file.md5)
         callback.relative_update(1)
 

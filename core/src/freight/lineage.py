@@ -188,7 +188,9 @@ def dirty_metafiles(origin: Origin, root: Path, metafiles: Iterable[str]) -> set
     if not wanted:
         return set()
     proc = subprocess.run(
-        [git, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *wanted],
+        # one pathspec (the project), filtered here: git matches a long list of
+        # pathspecs against every entry, which costs 50 ms for 1,000 metafiles
+        [git, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."],
         cwd=root,
         capture_output=True,
         check=False,

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Developer entry point that works on a fresh machine with only Python >= 3.10 and pip.
 
-    python3 dev.py quickstart   # run examples/quickstart.py
-    python3 dev.py test         # run the whole test suite
+    python3 dev.py quickstart        # examples/quickstart.py, then the two below
+    python3 dev.py orchestration-example  # examples/orchestration.py: overlay, catalog, shards
+    python3 dev.py airflow-example   # run examples/airflow (Airflow DAGs on a local-folder remote)
+    python3 dev.py test              # run the whole test suite: the core, then each integration
+                                     # in its own pytest process (extra arguments go to each;
+                                     # give test paths to run just those, in one process)
 
 It finds `uv` (on PATH, or installs it with pip into `.tools/`), then runs the task with
 `uv run`, which creates `.venv` from `uv.lock` on first use.
@@ -22,8 +26,19 @@ TOOLS = ROOT / ".tools"
 AZURITE = "3.35.0"  # the Azure Blob emulator used by the storage tests
 TASKS = {
     "quickstart": ["python", "examples/quickstart.py"],
+    "orchestration-example": ["python", "examples/orchestration.py"],
+    "airflow-example": ["python", "examples/airflow/run_example.py"],
     "test": ["pytest"],
 }
+#: `quickstart` runs the CLI/API quickstart, then the orchestration API and the Airflow DAGs
+#: (an orchestrated pull and push, with the lineage they recorded)
+QUICKSTART = ["quickstart", "orchestration-example", "airflow-example"]
+#: `test` runs these suites one after the other, each in its own pytest process: an
+#: orchestrator's harness sets process-wide state (Airflow reads its environment once)
+TEST_SUITES = [
+    ["--ignore=tests/integrations"],
+    ["tests/integrations/airflow"],
+]
 
 
 def find_uv() -> str:
@@ -62,8 +77,26 @@ def main(argv: list[str]) -> int:
     }
     if argv[0] == "test":
         ensure_azurite(uv, env)
-    cmd = [uv, "run", "--frozen", *TASKS[argv[0]], *argv[1:]]
-    return subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
+        return run_tests(uv, env, argv[1:])
+    for task in QUICKSTART if argv[0] == "quickstart" else [argv[0]]:
+        print(f"dev.py: {task}", file=sys.stderr, flush=True)
+        cmd = [uv, "run", "--frozen", *TASKS[task], *argv[1:]]
+        code = subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode
+        if code != 0:
+            return code
+    return 0
+
+
+def run_tests(uv: str, env: dict[str, str], args: list[str]) -> int:
+    """Every suite in its own process (non-zero if any fails), or just the given paths."""
+    pytest = [uv, "run", "--frozen", *TASKS["test"]]
+    if any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in args):
+        return subprocess.run([*pytest, *args], cwd=ROOT, env=env, check=False).returncode
+    codes = [
+        subprocess.run([*pytest, *suite, *args], cwd=ROOT, env=env, check=False).returncode
+        for suite in TEST_SUITES
+    ]
+    return next((code for code in codes if code != 0), 0)
 
 
 if __name__ == "__main__":

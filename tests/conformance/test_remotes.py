@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from faulty_proxy import faulty_proxy
-from freight import Repo
+from freight import RemoteError, Repo
 from freight.config import read_level, write_level
 from storage_servers import Server, make_bucket, make_container, make_gcs_bucket
 
@@ -189,3 +189,20 @@ def test_transient_failures_still_end_complete(
         assert proxy.failed > 10
     for rel, data in files.items():
         assert (tmp_path / "dest" / rel).read_bytes() == data
+
+
+def test_a_refused_login_is_an_error_not_an_empty_remote(webdav: Server, tmp_path: Path) -> None:
+    """fsspec's `exists` answers False for any error; a 401 must not read as "absent"."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    Repo.init(root, no_scm=True).close()
+    url = f"{webdav.endpoint}/{tmp_path.name}/store"
+    _configure(url, {"user": "test"}, {"password": "wrong"})(root)
+    (root / "f.txt").write_text("x")
+    with Repo(root) as repo:
+        repo.add(["f.txt"])
+        with pytest.raises(RemoteError, match=r"401|nauthori"):
+            repo.status(cloud=True)
+        shutil.rmtree(root / ".dvc" / "cache")
+        with pytest.raises(RemoteError, match=r"401|nauthori"):
+            repo.fetch()  # not "missing everywhere"

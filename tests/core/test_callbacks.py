@@ -44,12 +44,14 @@ def test_every_update_without_throttle_and_a_new_phase() -> None:
     cb.relative_update(1)
     cb.set_size(3)  # the checkout after the fetch counts from zero
     cb.relative_update(3)
+    cb.set_size(0)
     assert log.lines == [
         "pull: 0/2 files (0%)",
         "pull: 1/2 files (50%)",
         "pull: 2/2 files (100%)",
         "pull: 0/3 files (0%)",
         "pull: 3/3 files (100%)",
+        "pull: nothing to do",
     ]
 
 
@@ -77,8 +79,9 @@ def test_a_real_push_logs_files_and_bytes(tmp_path: Path, caplog: pytest.LogCapt
     root = tmp_path / "repo"
     root.mkdir()
     with Repo.init(root, no_scm=True) as repo:
+        remote = tmp_path / "r"
         (root / ".dvc/config").write_text(
-            f"[core]\n    no_scm = True\n    remote = r\n['remote \"r\"']\n    url = {tmp_path / 'r'}\n"
+            f"[core]\n    no_scm = True\n    remote = r\n['remote \"r\"']\n    url = {remote}\n"
         )
         data = root / "data"
         data.mkdir()

@@ -101,6 +101,9 @@ def test_uri_and_rev_are_stable_across_clones(tmp_path: Path) -> None:
     assert records[0]["rev"] == head
     assert records[0]["dirty"] is False
     assert str(first) not in records[0]["uri"]
+    with Repo(second / "proj") as repo:  # the catalog names datasets by the same rule
+        listed = repo.catalog().lineage()["data.txt"]
+    assert (listed["uri"], listed["rev"], listed["dirty"]) == (records[0]["uri"], head, None)
 
 
 def test_dirty_when_the_metafile_differs_from_the_commit(tmp_path: Path) -> None:
@@ -137,7 +140,9 @@ def test_transfers_name_their_remote_without_credentials(tmp_path: Path) -> None
     work = make_project(tmp_path)
     proj = work / "proj"
     remote = tmp_path / "remote"
-    (proj / ".dvc/config").write_text(f"[core]\n    remote = r\n['remote \"r\"']\n    url = {remote}\n")
+    (proj / ".dvc/config").write_text(
+        f"[core]\n    remote = r\n['remote \"r\"']\n    url = {remote}\n"
+    )
     with Repo(proj) as repo:
         pushed = repo.push().lineage()["data.txt"]
         status = repo.status().lineage()["data.txt"]

@@ -6,6 +6,7 @@ The public surface: `Repo` and its verbs, their results, the errors, and `Callba
 from __future__ import annotations
 
 from .callbacks import DEFAULT_CALLBACK, Callback, LoggingCallback
+from .catalog import Catalog, Edge
 from .errors import (
     CheckoutError,
     ConfigError,
@@ -17,12 +18,16 @@ from .errors import (
     ObjectNotFoundError,
     PartialFailureError,
     PathError,
+    PlanError,
     RemoteError,
     RemoteNotFoundError,
     RepoLockedError,
+    StalePlanError,
     TransferError,
     UnsavedChangesError,
 )
+from .model import Output, Stage
+from .plans import TransferPlan
 from .repo import Repo
 from .results import (
     AddResult,
@@ -41,10 +46,12 @@ __all__ = [
     "AddResult",
     "ArtifactRef",
     "Callback",
+    "Catalog",
     "CheckoutError",
     "CheckoutResult",
     "CloudStatusResult",
     "ConfigError",
+    "Edge",
     "Failure",
     "FreightError",
     "LinkError",
@@ -53,14 +60,19 @@ __all__ = [
     "NotARepoError",
     "ObjectCorruptedError",
     "ObjectNotFoundError",
+    "Output",
     "PartialFailureError",
     "PathError",
+    "PlanError",
     "RemoteError",
     "RemoteNotFoundError",
     "Repo",
     "RepoLockedError",
+    "Stage",
+    "StalePlanError",
     "StatusResult",
     "TransferError",
+    "TransferPlan",
     "TransferResult",
     "UnsavedChangesError",
     "__version__",

@@ -56,7 +56,7 @@ def add_bytes(callback: object, n: int) -> None:
 
 
 class _Logger(Protocol):
-    def info(self, msg: str, *args: Any) -> Any: ...
+    def info(self, msg: str, /, *args: Any) -> Any: ...
 
 
 def _size(n: int) -> str:
@@ -119,6 +119,8 @@ class LoggingCallback(Callback):
         self._logger.info("%s: %s", self._label, line)
 
     def _line(self, now: float) -> str:
+        if self.size == 0:
+            return "nothing to do"
         total = "?" if self.size is None else f"{self.size:,}"
         parts = [f"{self.value:,}/{total} files"]
         if self.size:

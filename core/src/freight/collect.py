@@ -1,8 +1,9 @@
-"""Find a repository's metafiles, load their outputs and resolve user targets.
+"""Find a repository's metafiles, load their outputs and stages, and resolve user targets.
 
-The repository is walked once with `.dvcignore` rules; directories that are outputs of a
-`.dvc` file met on the way are not entered (a tracked directory holds data, not
-metafiles), which keeps loading fast when tracked directories hold many files.
+The repository is walked once with `.dvcignore` rules; directories that are outputs met on
+the way are not entered (a tracked directory holds data, not metafiles), which keeps
+loading fast when tracked directories hold many files. Pipeline outputs come from each
+`dvc.yaml`, their hashes from the `dvc.lock` beside it (`freight.pipeline`).
 """
 
 from __future__ import annotations
@@ -15,15 +16,24 @@ from pathlib import Path
 
 from .errors import PathError
 from .ignore import Rules, is_builtin_ignored, root_rules
-from .metafiles import read_dvcfile, read_lock
-from .model import Output
+from .metafiles import load_dvcfile, load_yaml, vars_reader
+from .model import Output, Stage
+from .pipeline import LOCKFILE, PROJECT_FILE, read_pipeline
 
-LOCKFILE = "dvc.lock"
+
+@dataclass(frozen=True)
+class Project:
+    """Every output and stage the workspace's metafiles declare, in walk order."""
+
+    outputs: tuple[Output, ...]
+    stages: tuple[Stage, ...]
 
 
-def find_outputs(root: Path) -> list[Output]:
-    """All outputs declared by `.dvc` files and `dvc.lock` files in the repository."""
+def load_project(root: Path) -> Project:
+    """Walk the repository and load every `.dvc` file and `dvc.yaml` (with its lock)."""
     outputs: list[Output] = []
+    stages: list[Stage] = []
+    read = vars_reader(root)
     stack: list[tuple[str, Rules]] = [("", root_rules(root))]
     while stack:
         reldir, rules = stack.pop()
@@ -33,23 +43,35 @@ def find_outputs(root: Path) -> list[Output]:
             continue  # nested repository
         found: list[Output] = []
         subdirs = []
+        files = {}
         for entry in entries:
             rel = f"{reldir}/{entry.name}" if reldir else entry.name
             if entry.is_dir(follow_symlinks=False):
                 if not is_builtin_ignored(entry.name, True) and not rules.is_ignored(rel, True):
                     subdirs.append(rel)
-            elif rules.is_ignored(rel, False):
-                continue
-            elif entry.name.endswith(".dvc") and entry.is_file():
-                found.extend(read_dvcfile(root, rel))
-            elif entry.name == LOCKFILE and entry.is_file():
-                found.extend(read_lock(root, rel))
+            elif not rules.is_ignored(rel, False):
+                files[entry.name] = (rel, entry)
+        for name, (rel, entry) in files.items():
+            if name.endswith(".dvc") and entry.is_file():
+                outs, stage = load_dvcfile(load_yaml(root / rel, rel), rel)
+                found.extend(outs)
+                if stage is not None:
+                    stages.append(stage)
+            elif name == PROJECT_FILE and entry.is_file():
+                pipeline = read_pipeline(root, rel, lock=LOCKFILE in files, read=read)
+                found.extend(pipeline.outputs)
+                stages.extend(pipeline.stages)
         outputs.extend(found)
         tracked = {out.path for out in found}
         for rel in reversed(subdirs):
             if rel not in tracked:
                 stack.append((rel, rules.descend(root, rel)))
-    return outputs
+    return Project(tuple(outputs), tuple(stages))
+
+
+def find_outputs(root: Path) -> list[Output]:
+    """All outputs declared by `.dvc` files and `dvc.yaml` files in the repository."""
+    return list(load_project(root).outputs)
 
 
 def repo_relpath(root: Path, target: str | os.PathLike[str]) -> str:
@@ -159,11 +181,20 @@ def upstream(outputs: list[Output], selected: list[Output]) -> list[Output]:
 
 def _match(outputs: list[Output], root: Path, target: str) -> list[Selection]:
     rel = repo_relpath(root, target)
-    name = rel.split(":", 1)[1] if ":" in rel else rel
-    by_stage = [Selection(o) for o in outputs if o.stage is not None and o.stage == name]
+    dvcfile, _, name = rel.rpartition(":") if ":" in rel else ("", "", rel)
+    lockfile = posixpath.join(posixpath.dirname(dvcfile), LOCKFILE) if dvcfile else None
+    by_stage = [
+        Selection(o)
+        for o in outputs
+        if o.stage is not None and o.stage == name and lockfile in (None, o.metafile)
+    ]
     if by_stage:
         return by_stage
-    by_file = [Selection(o) for o in outputs if o.metafile == rel]
+    if posixpath.basename(rel) == PROJECT_FILE:  # every stage of that dvc.yaml
+        lockfile = posixpath.join(posixpath.dirname(rel), LOCKFILE)
+        by_file = [Selection(o) for o in outputs if o.stage is not None and o.metafile == lockfile]
+    else:
+        by_file = [Selection(o) for o in outputs if o.metafile == rel]
     if by_file:
         return by_file
     # Every match, not the first: outputs read from several Git revisions share paths.

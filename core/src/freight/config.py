@@ -1,217 +1,55 @@
-"""DVC's configuration: four configobj files, merged and validated (spec §7).
+"""DVC's configuration: four configobj files and an in-memory overlay, merged and validated.
 
 Levels, lowest precedence first: system, global, repo (`.dvc/config`), local
-(`.dvc/config.local`). Merging is per option: a later level overrides single options of a
-section defined earlier. Section and option names are lower-cased on load, as DVC does.
-Path-valued options are resolved relative to the directory of the file that sets them.
+(`.dvc/config.local`), then the overlay given to `Repo(path, config=...)` (spec §7). Merging
+is per option: a later level overrides single options of a section defined earlier. Section
+and option names are lower-cased on load, as DVC does. Path-valued options are resolved
+relative to the directory of the file that sets them; the overlay's, relative to the
+repository root (an overlay has no file, and the root is what a caller's paths are about).
+
+Every level is validated against DVC 3.67.1's schema (`freight.config_schema`), so any config
+DVC loads also loads here, including remotes freight cannot transfer to (refused only when
+used). Errors name the file that set the bad option, or `(config overlay)`.
 
 Writes re-serialise one level file whole (DVC drops comments the same way), are validated
 first (an invalid config is never written) and go through a temporary file and a rename.
-Secret values are never shown: listings print `***` for them.
+The overlay is never written, nor taken into account when a write is validated: a level
+file must be valid without it, since the next process may not have it. Secret values are
+never shown: listings and the reprs of `Config`/`RemoteConfig` print `***` for them.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from configobj import ConfigObj, ConfigObjError
 
-from .errors import ConfigError, RemoteNotFoundError
+from . import config_schema as schema
+from .config_schema import Kind
+from .errors import ConfigError, RemoteNotFoundError, redact_url
 from .fsutil import atomic_write
 
+log = logging.getLogger(__name__)
+
 LEVELS = ("system", "global", "repo", "local")
+#: how errors name the in-memory overlay (where they would name a file)
+OVERLAY = "config overlay"
 _NAMED = re.compile(r'^\s*(remote|machine|db)\s*"(.*)"\s*$')
 _URL = re.compile(r"^\w+://")
-PATH_OPTIONS = frozenset(
-    {
-        "url",
-        "dir",
-        "credentialpath",
-        "configpath",
-        "keyfile",
-        "cert_path",
-        "key_path",
-        "gdrive_user_credentials_file",
-        "gdrive_service_account_json_file_path",
-    }
-)
-SECRETS = frozenset(
-    {
-        "password",
-        "secret_access_key",
-        "session_token",
-        "account_key",
-        "sas_token",
-        "connection_string",
-        "client_secret",
-        "sse_customer_key",
-        "oss_key_secret",
-        "token",
-        "custom_auth_header",
-        "passphrase",
-        "gdrive_client_secret",
-        "key",
-    }
-)
-BOOL, INT, STR = "bool", "int", "str"
-CORE = {
-    "remote": STR,
-    "checksum_jobs": INT,
-    "interactive": BOOL,
-    "analytics": BOOL,
-    "hardlink_lock": BOOL,
-    "no_scm": BOOL,
-    "autostage": BOOL,
-    "check_update": BOOL,
-    "site_cache_dir": STR,
-    "machine": STR,
-}
-CACHE = {
-    "dir": STR,
-    "type": STR,
-    "shared": STR,
-    "slow_link_warning": BOOL,
-    "verify": BOOL,
-    "protected": BOOL,
-    "local": STR,
-    "s3": STR,
-    "gs": STR,
-    "hdfs": STR,
-    "webhdfs": STR,
-    "ssh": STR,
-    "azure": STR,
-}
-_REMOTE_COMMON = {
-    "url": STR,
-    "jobs": INT,
-    "checksum_jobs": INT,
-    "verify": BOOL,
-    "version_aware": BOOL,
-    "worktree": BOOL,
-    "no_traverse": BOOL,
-}
-_BACKEND = {
-    "": {"type": STR, "shared": STR, "slow_link_warning": BOOL, "protected": BOOL},
-    "s3": {
-        "region": STR,
-        "profile": STR,
-        "credentialpath": STR,
-        "configpath": STR,
-        "endpointurl": STR,
-        "access_key_id": STR,
-        "secret_access_key": STR,
-        "session_token": STR,
-        "use_ssl": BOOL,
-        "allow_anonymous_login": BOOL,
-        "ssl_verify": STR,
-        "sse": STR,
-        "sse_kms_key_id": STR,
-        "sse_customer_algorithm": STR,
-        "sse_customer_key": STR,
-        "acl": STR,
-        "grant_read": STR,
-        "grant_read_acp": STR,
-        "grant_write_acp": STR,
-        "grant_full_control": STR,
-        "cache_regions": BOOL,
-        "read_timeout": INT,
-        "connect_timeout": INT,
-        "listobjects": BOOL,
-    },
-    "gs": {
-        "projectname": STR,
-        "credentialpath": STR,
-        "endpointurl": STR,
-        "allow_anonymous_login": BOOL,
-    },
-    "azure": {
-        "connection_string": STR,
-        "sas_token": STR,
-        "account_name": STR,
-        "account_key": STR,
-        "tenant_id": STR,
-        "client_id": STR,
-        "client_secret": STR,
-        "allow_anonymous_login": BOOL,
-        "exclude_environment_credential": BOOL,
-        "exclude_visual_studio_code_credential": BOOL,
-        "exclude_shared_token_cache_credential": BOOL,
-        "exclude_managed_identity_credential": BOOL,
-        "timeout": INT,
-        "read_timeout": INT,
-        "connection_timeout": INT,
-    },
-    "ssh": {
-        "port": INT,
-        "user": STR,
-        "password": STR,
-        "ask_password": BOOL,
-        "passphrase": STR,
-        "ask_passphrase": BOOL,
-        "keyfile": STR,
-        "timeout": INT,
-        "gss_auth": BOOL,
-        "allow_agent": BOOL,
-        "max_sessions": INT,
-        "type": STR,
-    },
-    "http": {
-        "auth": STR,
-        "custom_auth_header": STR,
-        "user": STR,
-        "password": STR,
-        "ask_password": BOOL,
-        "ssl_verify": STR,
-        "method": STR,
-        "connect_timeout": INT,
-        "read_timeout": INT,
-    },
-    "webdav": {
-        "user": STR,
-        "password": STR,
-        "ask_password": BOOL,
-        "token": STR,
-        "bearer_token_command": STR,
-        "custom_auth_header": STR,
-        "cert_path": STR,
-        "key_path": STR,
-        "timeout": INT,
-        "ssl_verify": STR,
-    },
-}
-_SCHEMES = {
-    "s3": "s3",
-    "gs": "gs",
-    "gcs": "gs",
-    "azure": "azure",
-    "az": "azure",
-    "ssh": "ssh",
-    "sftp": "ssh",
-    "http": "http",
-    "https": "http",
-    "webdav": "webdav",
-    "webdavs": "webdav",
-    "file": "",
-}
-LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
-_FREE_SECTIONS = {
-    "state",
-    "index",
-    "feature",
-    "plots",
-    "exp",
-    "parsing",
-    "hydra",
-    "studio",
-    "machine",
-    "db",
-}
+LINK_TYPES = schema.LINK_TYPES
+SECRETS = schema.SECRETS
+#: every path-valued option name (the CLI stores these relative to the config file)
+PATH_OPTIONS = frozenset().union(*schema.PATH_OPTIONS.values())
+
+Sections = dict[str, dict[str, Any]]
 
 
 def config_path(level: str, dvc_dir: Path | None) -> Path:
@@ -233,24 +71,86 @@ def config_path(level: str, dvc_dir: Path | None) -> Path:
     return dvc_dir / ("config" if level == "repo" else "config.local")
 
 
-def read_level(level: str, dvc_dir: Path | None) -> dict[str, dict[str, Any]]:
+def read_level(level: str, dvc_dir: Path | None) -> Sections:
     """One level's file as `{section: {option: value}}` (names lower-cased, raw values)."""
     path = config_path(level, dvc_dir)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="strict")
     except FileNotFoundError:
         return {}
-    try:
-        parsed = ConfigObj(io.StringIO(text), interpolation=False, list_values=True)
-    except ConfigObjError as exc:
-        raise ConfigError(f"config file error: {exc} ({path})") from None
-    data: dict[str, dict[str, Any]] = {}
+    except UnicodeDecodeError:
+        text = None
+    if text is None:
+        raise ConfigError(f"config file error: not UTF-8 text ({path})")
+    parsed, problem = _parse(text)
+    if parsed is None:
+        raise ConfigError(f"config file error: {problem} ({path})")
+    data: Sections = {}
     for section, values in parsed.items():
         if not isinstance(values, Mapping):
             raise ConfigError(f"config file error: option '{section}' outside a section ({path})")
         name = _section_key(section)
         data.setdefault(name, {}).update({k.lower(): v for k, v in values.items()})
     return data
+
+
+def _parse(text: str) -> tuple[ConfigObj | None, str]:
+    """configobj's reading of `text`, or its problem without the offending line's text
+    (configobj quotes the line, which may hold a secret). The error is raised by the
+    caller, outside this handler, so that no exception carrying the line is chained."""
+    try:
+        return ConfigObj(io.StringIO(text), interpolation=False, list_values=True), ""
+    except ConfigObjError as exc:
+        line = getattr(exc, "line_number", None)
+        if str(exc).startswith("Invalid line"):
+            return None, f"invalid line (neither a section nor `option = value`) at line {line}"
+        return None, str(exc).rstrip(".")
+
+
+def overlay_sections(overlay: Mapping[str, Any]) -> Sections:
+    """An overlay in DVC's dict shape as sections keyed like the files' (`remote "name"`).
+
+    Accepts `{"remote": {"name": {...}}}` (DVC's shape) and `{'remote "name"': {...}}`
+    (the files'); names are lower-cased and path-like values become strings. Values are
+    left as they are (bools and ints are allowed): `validate` types them.
+    """
+    if not isinstance(overlay, Mapping):
+        raise ConfigError(f"config file error: expected a dictionary ({OVERLAY})")
+    out: Sections = {}
+    for name, values in overlay.items():
+        section = _section_key(_name(name, "data"))
+        if section in schema.NAMED_SECTIONS:
+            for entry, options in _mapping(values, f"data['{section}']").items():
+                label = f"data['{section}']['{_name(entry, f'data[{section!r}]')}']"
+                key = f'{section} "{str(entry).lower()}"'
+                out.setdefault(key, {}).update(_overlay_options(options, label))
+        else:
+            out.setdefault(section, {}).update(_overlay_options(values, _label(section)))
+    return out
+
+
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"config file error: expected str for dictionary key @ {where} ({OVERLAY})"
+        )
+    return value
+
+
+def _mapping(value: Any, label: str) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"config file error: expected a dictionary for dictionary value @ {label} ({OVERLAY})"
+        )
+    return value
+
+
+def _overlay_options(values: Any, label: str) -> dict[str, Any]:
+    options = _mapping(values, label)
+    return {
+        _name(k, label).lower(): os.fspath(v) if isinstance(v, os.PathLike) else v
+        for k, v in options.items()
+    }
 
 
 def _section_key(section: str) -> str:
@@ -265,35 +165,59 @@ def _remote_name(section: str) -> str | None:
     return match.group(2) if match and match.group(1) == "remote" else None
 
 
-def _coerce(value: Any, kind: str, where: str) -> Any:
-    if kind == BOOL:
-        if isinstance(value, bool):
-            return value
-        text = str(value).lower()
-        if text not in ("true", "false"):
-            raise ConfigError(f"config file error: expected boolean value for {where}")
-        return text == "true"
-    if kind == INT:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"config file error: expected int for {where}") from None
-        if number < 1:
-            raise ConfigError(f"config file error: value must be at least 1 for {where}")
-        return number
-    return ",".join(value) if isinstance(value, list) else value
+def _label(section: str) -> str:
+    """How DVC's errors name a section: `data['core']`, `data['remote']['name']`."""
+    match = _NAMED.match(section)
+    if match:
+        return f"data['{match.group(1)}']['{match.group(2)}']"
+    return f"data['{section}']"
 
 
-def _schema(section: str, values: Mapping[str, Any]) -> dict[str, str] | None:
-    if section == "core":
-        return CORE
-    if section == "cache":
-        return CACHE
-    if _remote_name(section) is not None:
-        url = str(values.get("url", ""))
-        scheme = _SCHEMES.get(url.split("://", 1)[0] if "://" in url else "", "")
-        return {**_REMOTE_COMMON, **_BACKEND.get(scheme, {}), **_BACKEND[""]}
-    return None
+def _url_scheme(url: str, label: str, where: str) -> str:
+    """The schema a remote URL selects, as DVC picks it: no host means a local path."""
+    parts = _split(url)
+    if parts is None:  # raised outside the handler: urlsplit's error may quote the host
+        raise schema.fail("invalid URL", f"{label}['url'] ({where})")
+    scheme = parts.scheme.lower() if parts.netloc else ""
+    scheme = schema.SCHEME_ALIASES.get(scheme, scheme)
+    if scheme not in schema.REMOTE_SCHEMAS:
+        raise ConfigError(
+            f"config file error: Unsupported URL type {scheme}:// "
+            f"for dictionary value @ {label} ({where})"
+        )
+    return scheme
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+def _options_schema(
+    section: str, values: Mapping[str, Any], where: str, complete: bool
+) -> Mapping[str, Kind] | None:
+    """The options `section` allows (None: any), or ConfigError for a section DVC refuses."""
+    label = _label(section)
+    match = _NAMED.match(section)
+    if match is None:
+        known = schema.SECTIONS.get(section)
+        if known is None:
+            raise ConfigError(f"config file error: extra keys not allowed @ {label} ({where})")
+        return known
+    if match.group(1) == "machine":
+        return schema.MACHINE
+    if match.group(1) == "db":
+        return schema.DB
+    if "url" not in values:
+        if complete:
+            raise ConfigError(
+                f"config file error: expected 'url' for dictionary value @ {label} ({where})"
+            )
+        return None  # a level written alone: its options are checked with the merged config
+    url = schema.coerce(values["url"], schema.STR, f"{label}['url'] ({where})")
+    return schema.REMOTE_SCHEMAS[_url_scheme(url, label, where)]
 
 
 def validate(
@@ -302,51 +226,82 @@ def validate(
     *,
     complete: bool = True,
     origins: Mapping[tuple[str, str], str] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Typed copy of config data; raises ConfigError naming the file and the bad key.
+    section_origins: Mapping[str, str] | None = None,
+) -> Sections:
+    """Typed copy of config data; raises ConfigError naming the origin and the bad key.
 
-    `origins` names the file that set each (section, option) of merged data; `origin`
+    `origins` names the file (or the overlay) that set each (section, option) of merged
+    data and `section_origins` the last one that set something in each section; `origin`
     is the fallback. `complete` data must give every remote a URL (a level about to be
     written alone may override options of a remote defined at another level).
     """
-    typed: dict[str, dict[str, Any]] = {}
+    typed: Sections = {}
     for section, values in data.items():
-        base = section.split()[0]
-        label = f"data['{base}']" + (
-            f"['{_remote_name(section)}']" if _remote_name(section) else ""
-        )
-        schema = _schema(section, values)
-        if schema is None and base not in _FREE_SECTIONS:
-            raise ConfigError(
-                f"config file error: extra keys not allowed @ data['{section}'] ({origin})"
-            )
+        if not values and _NAMED.match(section) is None and section in schema.NAMED_SECTIONS:
+            continue  # DVC reads an empty `[remote]` as no remotes
+        where = (section_origins or {}).get(section, origin)
+        options = _options_schema(section, values, where, complete)
         out = typed.setdefault(section, {})
-        if complete and _remote_name(section) is not None and "url" not in values:
-            raise ConfigError(
-                f"config file error: expected 'url' for dictionary value @ {label} ({origin})"
-            )
         for key, value in values.items():
-            where = (origins or {}).get((section, key), origin)
-            if schema is not None and key not in schema:
-                raise ConfigError(
-                    f"config file error: extra keys not allowed @ {label}['{key}'] ({where})"
-                )
-            kind = schema[key] if schema is not None else STR
-            out[key] = _coerce(value, kind, f"{label}['{key}'] ({where})")
-        if out.get("worktree") is True and out.get("version_aware") is False:
-            raise ConfigError(
-                f"config file error: worktree remotes require version_aware cloud ({origin})"
-            )
+            at = f"{_label(section)}['{key}'] ({(origins or {}).get((section, key), origin)})"
+            if options is not None and key not in options:
+                if section in schema.LENIENT_SECTIONS:
+                    log.warning("'%s.%s' config option is unsupported", section, key)
+                    continue
+                raise ConfigError(f"config file error: extra keys not allowed @ {at}")
+            out[key] = schema.coerce(value, options[key] if options is not None else schema.ANY, at)
+        _check_section(section, out, where)
     return typed
+
+
+def _check_section(section: str, values: Mapping[str, Any], where: str) -> None:
+    """Rules across options of one section."""
+    group = schema.EXCLUSIVE.get(section, ())
+    if sum(1 for key in group if key in values) > 1:
+        raise ConfigError(
+            "config file error: two or more values in the same group of exclusion "
+            f"'config_source' @ {_label(section)} ({where})"
+        )
+    if values.get("worktree") is True and values.get("version_aware") is False:
+        raise ConfigError(
+            f"config file error: worktree remotes require version_aware cloud ({where})"
+        )
+
+
+def redacted(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` safe to show: secrets as `***`, passwords dropped from URLs."""
+    return {
+        k: "***" if k.lower() in SECRETS else redact_url(v) if isinstance(v, str) else v
+        for k, v in values.items()
+    }
+
+
+class Hidden(dict[str, Any]):
+    """The options of one section: a dict whose repr (what logs, debuggers and tracebacks
+    with locals print) shows `redacted` values; the values themselves are intact."""
+
+    def __repr__(self) -> str:
+        return repr(redacted(self))
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True)
 class RemoteConfig:
-    """A remote: its name, resolved URL and typed options (everything but the URL)."""
+    """A remote: its name, resolved URL and typed options (everything but the URL).
+
+    Its repr never shows a secret (options from an overlay or a file alike).
+    """
 
     name: str
     url: str
     options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"RemoteConfig(name={self.name!r}, url={redact_url(self.url)!r}, "
+            f"options={redacted(self.options)!r})"
+        )
 
     @property
     def is_local(self) -> bool:
@@ -368,11 +323,18 @@ class RemoteConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """The merged configuration of a repository."""
+    """The merged configuration of a repository (files and overlay).
+
+    Its repr never shows a secret.
+    """
 
     raw: Mapping[str, Mapping[str, Any]]
     root: Path | None = None
     remotes: Mapping[str, RemoteConfig] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        raw = {section: redacted(values) for section, values in self.raw.items()}
+        return f"Config(root={self.root!r}, raw={raw!r}, remotes={list(self.remotes)!r})"
 
     @property
     def core_remote(self) -> str | None:
@@ -407,14 +369,7 @@ class Config:
         value = self.raw.get("cache", {}).get("type")
         if not value:
             return ("reflink", "copy")
-        types = tuple(t.strip() for t in str(value).split(",") if t.strip())
-        bad = [t for t in types if t not in LINK_TYPES]
-        if bad or not types:
-            raise ConfigError(
-                f"config file error: unsupported cache type {bad or value!r} "
-                f"(choose from {', '.join(LINK_TYPES)})"
-            )
-        return types
+        return schema.link_types(str(value), "data['cache']['type']")
 
     def remote(self, name: str | None = None) -> RemoteConfig:
         """The named remote, or the default one; raises RemoteNotFoundError like DVC."""
@@ -437,12 +392,37 @@ class Config:
 
 
 def _resolve(section: str, key: str, value: Any, base: Path) -> Any:
-    if key not in PATH_OPTIONS or not isinstance(value, str) or _URL.match(value):
-        return value
-    if section != "cache" and key == "dir":
+    paths = schema.PATH_OPTIONS.get(section.split(" ", 1)[0], frozenset())
+    if key not in paths or not isinstance(value, str) or _URL.match(value):
         return value
     path = os.path.expanduser(value)
     return os.path.normpath(os.path.join(base, path))
+
+
+def _layers(
+    dvc_dir: Path | None,
+    upto: str,
+    replace: Mapping[str, Mapping[str, Mapping[str, Any]]] | None,
+    overlay: Mapping[str, Any] | None,
+) -> list[tuple[str, Path, Mapping[str, Mapping[str, Any]]]]:
+    """(origin, base for relative paths, sections) of each level, lowest first."""
+    layers: list[tuple[str, Path, Mapping[str, Mapping[str, Any]]]] = []
+    for level in LEVELS[: LEVELS.index(upto) + 1]:
+        if dvc_dir is None and level in ("repo", "local"):
+            break
+        path = config_path(level, dvc_dir)
+        data = (replace or {}).get(level)
+        layers.append(
+            (
+                str(path),
+                path.parent.absolute(),
+                read_level(level, dvc_dir) if data is None else data,
+            )
+        )
+    if overlay is not None:
+        root = dvc_dir.parent.absolute() if dvc_dir is not None else Path.cwd()
+        layers.append((OVERLAY, root, overlay_sections(overlay)))
+    return layers
 
 
 def load_config(
@@ -450,31 +430,34 @@ def load_config(
     *,
     upto: str = "local",
     replace: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    overlay: Mapping[str, Any] | None = None,
 ) -> Config:
-    """Merge and validate the levels up to `upto`; paths resolved per defining file.
+    """Merge and validate the levels up to `upto`, then `overlay` above them all.
 
+    Paths resolve per defining file (the overlay's against the repository root).
     `replace` substitutes the data of some levels (to check a write before making it).
+    `overlay` is DVC's `config=` dict (see `overlay_sections`); it is never written.
     """
-    merged: dict[str, dict[str, Any]] = {}
+    merged: Sections = {}
     origins: dict[tuple[str, str], str] = {}
-    for level in LEVELS[: LEVELS.index(upto) + 1]:
-        if dvc_dir is None and level in ("repo", "local"):
-            break
-        path = config_path(level, dvc_dir)
-        base = path.parent.absolute()
-        data = (replace or {}).get(level)
-        for section, values in (read_level(level, dvc_dir) if data is None else data).items():
+    section_origins: dict[str, str] = {}
+    for origin, base, data in _layers(dvc_dir, upto, replace, overlay):
+        for section, values in data.items():
+            if values:
+                section_origins[section] = origin
             for key, value in values.items():
                 merged.setdefault(section, {})[key] = _resolve(section, key, value, base)
-                origins[(section, key)] = str(path)
-    typed = validate(merged, str(dvc_dir / "config") if dvc_dir else "config", origins=origins)
+                origins[(section, key)] = origin
+    fallback = str(dvc_dir / "config") if dvc_dir else "config"
+    typed = validate(merged, fallback, origins=origins, section_origins=section_origins)
     remotes = {}
     for section, values in typed.items():
         name = _remote_name(section)
         if name is not None:
-            options = {k: v for k, v in values.items() if k != "url"}
+            options = Hidden((k, v) for k, v in values.items() if k != "url")
             remotes[name] = RemoteConfig(name, str(values["url"]), options)
-    return Config(typed, dvc_dir.parent if dvc_dir else None, remotes)
+    raw = {section: Hidden(values) for section, values in typed.items()}
+    return Config(raw, dvc_dir.parent if dvc_dir else None, remotes)
 
 
 def _ordered(sections: list[str]) -> list[str]:
@@ -515,7 +498,11 @@ def write_level(level: str, dvc_dir: Path | None, data: Mapping[str, Mapping[str
 def write_levels(
     dvc_dir: Path | None, levels: Mapping[str, Mapping[str, Mapping[str, Any]]]
 ) -> None:
-    """Validate the merged outcome of changing several levels at once, then write them."""
+    """Validate the merged outcome of changing several levels at once, then write them.
+
+    The outcome is validated from the files alone, never with an overlay: the files must
+    stand on their own (a remote defined only in an overlay cannot be modified in a file).
+    """
     load_config(dvc_dir, replace=levels)
     for level, data in levels.items():
         path = config_path(level, dvc_dir)
@@ -523,7 +510,7 @@ def write_levels(
         atomic_write(path, serialize(data), mode=0o644)
 
 
-def resolved(level: str, dvc_dir: Path | None) -> dict[str, dict[str, Any]]:
+def resolved(level: str, dvc_dir: Path | None) -> Sections:
     """One level's data with path options resolved (what `config -l` shows)."""
     base = config_path(level, dvc_dir).parent.absolute()
     return {
@@ -533,5 +520,5 @@ def resolved(level: str, dvc_dir: Path | None) -> dict[str, dict[str, Any]]:
 
 
 def redact(key: str, value: Any) -> str:
-    """How a value may be shown: secrets never are."""
-    return "***" if key.lower() in SECRETS else _text(value)
+    """How a value may be shown: secrets never are, nor passwords inside URLs."""
+    return "***" if key.lower() in SECRETS else redact_url(_text(value))

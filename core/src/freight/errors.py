@@ -13,6 +13,8 @@
     ├── RepoLockedError                    another process holds the repo lock
     ├── GitError                           Git history was asked for and cannot be read
     ├── UnsavedChangesError                refusing to overwrite data that is not in the cache
+    ├── PlanError (+ValueError)            a transfer plan or shard that cannot be used
+    │   └── StalePlanError                 the workspace changed since the plan was made
     └── PartialFailureError (result)       some items of an operation failed
         ├── CheckoutError
         └── TransferError                  some objects failed to upload/download
@@ -23,7 +25,11 @@ message names the file or object concerned and, where there is one, the remedy.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+#: `scheme://user:password@` in a backend's message
+_USERINFO = re.compile(r"(\w+://)[^/\s@]+:[^/\s@]*@")
 
 
 class FreightError(Exception):
@@ -83,12 +89,14 @@ class RemoteError(FreightError):
     def __init__(self, url: str, key: str, cause: BaseException) -> None:
         # backends put multi-line debug dumps in their messages: keep the first line
         detail = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        scrubbed = _USERINFO.sub(r"\1***@", detail)
         super().__init__(
-            f"{redact_url(url)}/{key}: {detail}" if key else f"{redact_url(url)}: {detail}"
+            f"{redact_url(url)}/{key}: {scrubbed}" if key else f"{redact_url(url)}: {scrubbed}"
         )
         self.url = redact_url(url)
         self.key = key
-        self.__cause__ = cause
+        # a backend message that quotes credentials in a URL is not kept, even as a cause
+        self.__cause__ = cause if scrubbed == detail and not _USERINFO.search(str(cause)) else None
 
 
 class LinkError(FreightError, OSError):
@@ -113,6 +121,15 @@ class UnsavedChangesError(FreightError):
             f"Use `--force` to force.\n{lines}"
         )
         self.paths = paths
+
+
+class PlanError(FreightError, ValueError):
+    """A transfer plan cannot be made, or a shard dict is malformed, foreign or misused."""
+
+
+class StalePlanError(PlanError):
+    """The outputs or the remote a shard was planned for changed: plan again. Raised before
+    anything moves."""
 
 
 def redact_url(url: str) -> str:

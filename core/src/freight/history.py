@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .collect import LOCKFILE
 from .errors import GitError
-from .metafiles import load_yaml, parse_dvcfile, parse_lock
+from .metafiles import load_vars, load_yaml, parse_dvcfile
 from .model import Output
+from .pipeline import LOCKFILE, parse_lock
+from .stages import VarsReader
 
 
 def _git(git_root: Path, *args: str) -> bytes:
@@ -109,6 +110,18 @@ def outputs_at_revisions(root: Path, git_root: Path, revs: list[str]) -> list[Ou
             parsed[rel, oid] = load_yaml(blobs.read(oid), f"{rel} (in revision {rev[:7]})")
         return parsed[rel, oid]
 
+    def reader(rev: str) -> VarsReader:
+        """Variables files (`params.yaml`, `vars`) as they are at `rev`."""
+
+        def read(rel: str) -> Any:
+            try:
+                data = blobs.read(f"{rev}:{posixpath.join(prefix, rel)}")
+            except GitError:  # not in that revision
+                return None
+            return load_vars(data, rel, f"{rel} (in revision {rev[:7]})")
+
+        return read
+
     try:
         for rev in revs:
             files = dict(_metafiles(git_root, prefix, rev))
@@ -120,7 +133,7 @@ def outputs_at_revisions(root: Path, git_root: Path, revs: list[str]) -> list[Ou
                     yaml_rel = posixpath.join(posixpath.dirname(rel), "dvc.yaml")
                     stages = files.get(yaml_rel)
                     definition = load(yaml_rel, stages, rev) if stages else None
-                    found = parse_lock(load(rel, oid, rev), rel, definition)
+                    found = parse_lock(load(rel, oid, rev), rel, definition, reader(rev))
                 else:
                     found = parse_dvcfile(load(rel, oid, rev), rel)
                 outputs.update(dict.fromkeys(found))

@@ -6,13 +6,21 @@ of 1,000 keys of the *whole* remote. `choose_strategy` compares the two (DVC's r
 objects known to be on the remote, so a repeated push or `status -c` asks nothing again.
 It can only be stale in one direction (the remote lost an object it remembers); a fetch
 that finds an object gone removes it from the index and reports it.
+
+Several processes write one index at once (shard runs of a transfer plan): it is in WAL
+mode (readers never wait for the writer), every write is one `BEGIN IMMEDIATE` transaction
+(the write lock is taken up front, so two writers queue instead of one failing to upgrade a
+read lock), and a busy timeout makes them wait for each other rather than fail with
+"database is locked". WAL needs the index on a local filesystem: `.dvc/tmp` of each
+workspace is, even when the cache is shared over the network.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from enum import Enum
 from pathlib import Path
 
@@ -20,6 +28,7 @@ from .storage import Storage
 
 PAGE_SIZE = 1000
 PROBE_PREFIX = "files/md5/00/"
+BUSY_TIMEOUT = 60.0  # seconds a writer waits for another one
 
 
 class Strategy(Enum):
@@ -60,17 +69,58 @@ def present(storage: Storage, keys: set[str], *, jobs: int) -> set[str]:
     return keys & listed
 
 
+def index_token(url: str) -> str:
+    """The name of a remote's index file: a digest of its URL (no path or secret in it)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
+def _retrying(work: Callable[[], object], deadline: float) -> None:
+    """Run `work`, retrying while another connection holds a lock sqlite does not wait for
+    (switching to WAL mode needs a moment of exclusive access)."""
+    while True:
+        try:
+            work()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class RemoteIndex:
     """Object keys known to be on one remote (identified by its URL)."""
 
     def __init__(self, tmp_dir: Path, url: str) -> None:
-        token = hashlib.sha256(url.encode()).hexdigest()[:32]
-        path = tmp_dir / "freight" / "remotes" / f"{token}.db"
+        path = tmp_dir / "freight" / "remotes" / f"{index_token(url)}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, timeout=30)
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY) WITHOUT ROWID"
+        # autocommit: transactions are explicit (`_write`), reads take no lasting lock
+        self._conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        _retrying(lambda: self._conn.execute("PRAGMA journal_mode=WAL"), deadline)
+        _retrying(lambda: self._conn.execute("PRAGMA synchronous=NORMAL"), deadline)
+        _retrying(
+            lambda: self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY) WITHOUT ROWID"
+            ),
+            deadline,
         )
+
+    def _write(self, sql: str, rows: Iterable[tuple[str, ...]]) -> None:
+        rows = list(rows)
+        if not rows and "?" in sql:
+            return
+        self._conn.execute("BEGIN IMMEDIATE")  # waits up to BUSY_TIMEOUT for other writers
+        try:
+            if "?" in sql:
+                self._conn.executemany(sql, rows)
+            else:
+                self._conn.execute(sql)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def known(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)
@@ -83,16 +133,13 @@ class RemoteIndex:
         return found
 
     def add(self, keys: Iterable[str]) -> None:
-        with self._conn:
-            self._conn.executemany("INSERT OR IGNORE INTO objects VALUES (?)", [(k,) for k in keys])
+        self._write("INSERT OR IGNORE INTO objects VALUES (?)", ((k,) for k in keys))
 
     def discard(self, keys: Iterable[str]) -> None:
-        with self._conn:
-            self._conn.executemany("DELETE FROM objects WHERE key = ?", [(k,) for k in keys])
+        self._write("DELETE FROM objects WHERE key = ?", ((k,) for k in keys))
 
     def clear(self) -> None:
-        with self._conn:
-            self._conn.execute("DELETE FROM objects")
+        self._write("DELETE FROM objects", ())
 
     def close(self) -> None:
         self._conn.close()

@@ -10,18 +10,21 @@ DVC's and updates keep key order, comments and keys freight does not interpret (
 from __future__ import annotations
 
 import io
+import json
 import posixpath
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import blockyaml
 from .errors import MetafileError
 from .fsutil import atomic_write
-from .model import FileMeta, Output, Version
-from .stages import stage_flags
+from .model import FileMeta, Output, Stage, Version
+from .stages import VarsReader, dep_path, join, resolve_stages
 from .tree import Tree, TreeEntry, check_relpath, digest, parse
 
 HASH_KEYS = ("md5", "size", "nfiles", "isexec", "hash")
@@ -67,12 +70,21 @@ def _rt_yaml() -> Any:
 
 
 def load_yaml(source: Path | bytes, where: str) -> Any:
-    """Parse a YAML file (or its bytes, e.g. read from Git); errors name the file and line."""
+    """Parse a YAML file (or its bytes, e.g. read from Git); errors name the file and line.
+
+    The block YAML DVC writes goes through `blockyaml` (several times faster than
+    libyaml); anything else through libyaml.
+    """
     try:
         if isinstance(source, bytes):
-            return yaml.load(source, Loader=_Loader)
-        with open(source, "rb") as stream:
-            return yaml.load(stream, Loader=_Loader)
+            data = source
+        else:
+            with open(source, "rb") as stream:
+                data = stream.read()
+        try:
+            return blockyaml.parse(data.decode("utf-8"))
+        except (blockyaml.Unsupported, UnicodeDecodeError):
+            return yaml.load(data, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""
@@ -83,14 +95,44 @@ def load_yaml(source: Path | bytes, where: str) -> Any:
         raise MetafileError(where, f"not UTF-8: {exc.reason}") from None
 
 
-def _join(base: str, *parts: str) -> str:
-    joined = posixpath.normpath(posixpath.join(base, *parts))
-    return "" if joined == "." else joined
+def load_vars(source: Path | bytes, path: str, where: str | None = None) -> Any:
+    """A variables (params) file for `dvc.yaml` interpolation: YAML, JSON or TOML by the
+    suffix of `path`; errors name `where` (default: `path`)."""
+    where = where or path
+    suffix = posixpath.splitext(path)[1].lower()
+    if suffix not in (".json", ".toml", ".py"):
+        return load_yaml(source, where)
+    try:
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        if suffix == ".json":
+            return json.loads(data)
+        if suffix == ".toml" and sys.version_info >= (3, 11):
+            import tomllib
+
+            return tomllib.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:  # JSON, TOML and UTF-8 errors
+        raise MetafileError(where, f"malformed {suffix[1:].upper()}: {exc}") from None
+    raise MetafileError(where, f"freight cannot read {suffix} variables files here")
 
 
-def _resolve_out_path(metafile: str, wdir: str, path: str) -> str:
+def vars_reader(root: Path) -> VarsReader:
+    """Reads variables files below `root` (None for a missing one), each once."""
+    seen: dict[str, Any] = {}
+
+    def read(path: str) -> Any:
+        if path not in seen:
+            full = root / path
+            if full.is_dir():
+                raise MetafileError(path, "is a directory, not a variables file")
+            seen[path] = load_vars(full, path) if full.is_file() else None
+        return seen[path]
+
+    return read
+
+
+def resolve_out_path(metafile: str, wdir: str, path: str) -> str:
     """Repo-relative posix path of an output, refusing paths that leave the repo."""
-    rel = _join(posixpath.dirname(metafile), wdir, path)
+    rel = join(posixpath.dirname(metafile), wdir, path)
     if path.startswith("/") or rel == ".." or rel.startswith("../") or not rel:
         raise MetafileError(metafile, f"output path {path!r} is outside the repository")
     return rel
@@ -144,7 +186,24 @@ def _files(entry: Mapping[str, Any], metafile: str) -> tuple[tuple[FileMeta, ...
     return tuple(files), digest(data)
 
 
-def _output(entry: Any, metafile: str, wdir: str, **flags: Any) -> Output:
+def annotation_fields(flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The `desc`, `type`, `labels` and `meta` of an output entry or `dvc.yaml` flags, as
+    `Output` keeps them (`meta` as JSON text)."""
+    found: dict[str, Any] = {}
+    for key in ("desc", "type"):
+        if flags.get(key) is not None:
+            found[key] = str(flags[key])
+    labels = flags.get("labels")
+    if labels:
+        found["labels"] = tuple(str(x) for x in (labels if isinstance(labels, list) else [labels]))
+    if flags.get("meta") is not None:
+        found["meta"] = json.dumps(flags["meta"], default=str)
+    return found
+
+
+def output(entry: Any, metafile: str, path: str, flags: Mapping[str, Any], **extra: Any) -> Output:
+    """The output recorded by a `.dvc` outs entry or a `dvc.lock` outs entry, at
+    repo-relative `path`; `flags` hold its `cache`, `push`, `remote` and annotations."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
         raise MetafileError(metafile, f"output entry without a path: {entry!r}")
     oid = entry.get("md5")
@@ -161,8 +220,9 @@ def _output(entry: Any, metafile: str, wdir: str, **flags: Any) -> Output:
         nfiles = len(files)
         sizes = [f.size for f in files]
         size = None if None in sizes else sum(s or 0 for s in sizes)
+    remote = flags.get("remote")
     return Output(
-        path=_resolve_out_path(metafile, wdir, entry["path"]),
+        path=path,
         metafile=metafile,
         oid=oid,
         size=size,
@@ -171,11 +231,11 @@ def _output(entry: Any, metafile: str, wdir: str, **flags: Any) -> Output:
         files=files,
         isexec=bool(entry.get("isexec", False)),
         legacy=entry.get("hash") != "md5",
-        cache=flags.get("cache", entry.get("cache", True)) is not False,
-        push=flags.get("push", entry.get("push", True)) is not False,
-        remote=flags.get("remote", entry.get("remote")),
-        stage=flags.get("stage"),
-        deps=flags.get("deps", ()),
+        cache=flags.get("cache", True) is not False,
+        push=flags.get("push", True) is not False,
+        remote=None if remote is None else str(remote),
+        **annotation_fields(flags),
+        **extra,
     )
 
 
@@ -186,53 +246,52 @@ def read_dvcfile(root: Path, metafile: str) -> list[Output]:
 
 def parse_dvcfile(data: Any, metafile: str) -> list[Output]:
     """The outputs of a loaded `.dvc` file."""
+    return load_dvcfile(data, metafile)[0]
+
+
+def load_dvcfile(data: Any, metafile: str) -> tuple[list[Output], Stage | None]:
+    """The outputs of a loaded `.dvc` file, and its stage if it is a DVC 0.x stage file
+    (top-level `cmd`; its `deps` then link the outputs to what they were made from).
+
+    DVC 3 refuses such files; freight reads them, as DVC 0.x wrote them: outputs with
+    `cache`, `metric` and `persist` keys and md5-dos2unix hashes, paths under `wdir`.
+    """
     if not isinstance(data, Mapping):
         raise MetafileError(metafile, "not a mapping of DVC keys")
     wdir = data.get("wdir") or "."
     outs = data.get("outs") or []
     if not isinstance(outs, list) or not isinstance(wdir, str):
         raise MetafileError(metafile, "'outs' must be a list and 'wdir' a string")
-    return [_output(entry, metafile, wdir) for entry in outs]
+    cmd = data.get("cmd")
+    if cmd is None:
+        return [_dvcfile_output(entry, metafile, wdir) for entry in outs], None
+    deps = data.get("deps") or []
+    if not isinstance(deps, list):
+        raise MetafileError(metafile, "'deps' must be a list")
+    base = join(posixpath.dirname(metafile), wdir)
+    paths = tuple(
+        dep_path(base, str(d["path"])) for d in deps if isinstance(d, Mapping) and "path" in d
+    )
+    found = [_dvcfile_output(entry, metafile, wdir, deps=paths) for entry in outs]
+    stage = Stage(
+        name=metafile,
+        dvcfile=metafile,
+        wdir=base or ".",
+        cmd=tuple(str(c) for c in cmd) if isinstance(cmd, list) else str(cmd),
+        deps=paths,
+        outs=tuple(o.path for o in found),
+        frozen=data.get("frozen") is True or data.get("locked") is True,
+        desc=None if data.get("desc") is None else str(data["desc"]),
+        recorded=True,
+    )
+    return found, stage
 
 
-def read_lock(root: Path, lockfile: str) -> list[Output]:
-    """The outputs recorded in a `dvc.lock`, with flags and wdir from its `dvc.yaml`."""
-    return parse_lock(load_yaml(root / lockfile, lockfile), lockfile, _definition(root, lockfile))
-
-
-def _definition(root: Path, lockfile: str) -> Any:
-    """The loaded `dvc.yaml` next to a `dvc.lock` (None if there is none)."""
-    yaml_path = root / posixpath.join(posixpath.dirname(lockfile), "dvc.yaml")
-    return load_yaml(yaml_path, yaml_path.name) if yaml_path.exists() else None
-
-
-def parse_lock(data: Any, lockfile: str, definition: Any) -> list[Output]:
-    """The outputs of a loaded `dvc.lock`, given its loaded `dvc.yaml` (or None).
-
-    Each output carries its stage's dependencies (repo-relative paths), which
-    `--with-deps` follows upstream.
-    """
-    if data is None:
-        return []
-    stages = data.get("stages") if isinstance(data, Mapping) else None
-    if not isinstance(stages, Mapping):
-        raise MetafileError(lockfile, "no 'stages' mapping")
-    outputs = []
-    for name, stage in stages.items():
-        if not isinstance(stage, Mapping) or not isinstance(stage.get("outs") or [], list):
-            raise MetafileError(lockfile, f"stage {name!r} is not a mapping with a list of outs")
-        wdir, flags = stage_flags(definition, str(name))
-        base = _join(posixpath.dirname(lockfile), wdir)
-        deps = tuple(
-            _join(base, dep["path"])
-            for dep in stage.get("deps") or []
-            if isinstance(dep, Mapping) and isinstance(dep.get("path"), str)
-        )
-        for entry in stage.get("outs") or []:
-            key = entry.get("path") if isinstance(entry, Mapping) else None
-            extra = flags.get(key, {}) if isinstance(key, str) else {}
-            outputs.append(_output(entry, lockfile, wdir, stage=str(name), deps=deps, **extra))
-    return outputs
+def _dvcfile_output(entry: Any, metafile: str, wdir: str, **extra: Any) -> Output:
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str):
+        raise MetafileError(metafile, f"output entry without a path: {entry!r}")
+    path = resolve_out_path(metafile, wdir, entry["path"])
+    return output(entry, metafile, path, entry, **extra)
 
 
 def entry_for(out: Output, relpath: str) -> dict[str, Any]:
@@ -278,7 +337,8 @@ def write_dvcfile(path: Path, entry: dict[str, Any]) -> None:
     if old is None:
         outs.append(entry)
     else:
-        recorded, new = _output(old, path.name, "."), _output(entry, path.name, ".")
+        recorded = output(old, path.name, entry["path"], {})
+        new = output(entry, path.name, entry["path"], {})
         if (recorded.oid, recorded.legacy, recorded.isexec) == (new.oid, new.legacy, new.isexec):
             return
         for key in (*HASH_KEYS, "files", "cloud"):
@@ -334,19 +394,31 @@ def record_versions(root: Path, metafile: str, outputs: Sequence[Output]) -> Non
     except Exception as exc:  # ruamel raises many unrelated types
         raise MetafileError(metafile, f"malformed YAML: {exc}".splitlines()[0]) from None
     by_path = {o.path: o for o in outputs}
-    if posixpath.basename(metafile) == "dvc.lock":
-        definition = _definition(root, metafile)
-        groups = [
-            (stage_flags(definition, str(name))[0], stage.get("outs") or [])
-            for name, stage in (data.get("stages") or {}).items()
+    located: list[tuple[str | None, Any]]
+    if posixpath.basename(metafile) == "dvc.lock":  # entries of the stages dvc.yaml defines
+        dvcfile = join(posixpath.dirname(metafile), "dvc.yaml")
+        definition = load_yaml(root / dvcfile, dvcfile) if (root / dvcfile).is_file() else None
+        paths = {
+            (stage.name, out.key): out.path
+            for stage in resolve_stages(definition, dvcfile, vars_reader(root))
+            for out in stage.outs
+        }
+        stages = (data.get("stages") if "schema" in data else data) or {}
+        located = [
+            (paths.get((str(name), entry.get("path"))), entry)
+            for name, stage in stages.items()
+            for entry in stage.get("outs") or []
         ]
     else:
-        groups = [(data.get("wdir") or ".", data.get("outs") or [])]
-    for wdir, entries in groups:
-        for entry in entries:
-            out = by_path.get(_resolve_out_path(metafile, wdir, entry["path"]))
-            if out is not None:
-                _set_versions(entry, out)
+        wdir = data.get("wdir") or "."
+        located = [
+            (resolve_out_path(metafile, wdir, entry["path"]), entry)
+            for entry in data.get("outs") or []
+        ]
+    for rel, entry in located:
+        out = by_path.get(rel) if rel is not None else None
+        if out is not None:
+            _set_versions(entry, out)
     stream = io.StringIO()
     rt.dump(data, stream)
     atomic_write(path, stream.getvalue().encode("utf-8"))
@@ -357,4 +429,4 @@ def metafile_for(target: str) -> str:
     return target + ".dvc"
 
 
-__all__ = ["dump", "entry_for", "load_yaml", "read_dvcfile", "read_lock", "write_dvcfile"]
+__all__ = ["dump", "entry_for", "load_yaml", "read_dvcfile", "write_dvcfile"]

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .config import RemoteConfig
 from .errors import ConfigError
+from .inventory import PROBE_PREFIX
 from .storage import Storage
 from .storage.local import LocalStorage
 
@@ -84,7 +85,7 @@ def open_storage(remote: RemoteConfig) -> Storage:
         return LocalStorage(os.path.expanduser(path))
     builder = _BUILDERS.get(scheme)
     if builder is None:
-        raise ConfigError(f"remote '{remote.name}': unsupported URL scheme '{scheme}://'")
+        raise unsupported(remote, scheme)
     try:
         return builder(remote.url, opts)
     except ImportError as exc:
@@ -94,11 +95,22 @@ def open_storage(remote: RemoteConfig) -> Storage:
         ) from None
 
 
+def unsupported(remote: RemoteConfig, scheme: str) -> ConfigError:
+    """The error for a remote DVC accepts but freight cannot transfer to (`gdrive://`,
+    `hdfs://`, ...): the config loads (so `status` works), only using the remote fails."""
+    return ConfigError(
+        f"remote '{remote.name}': freight cannot transfer to {scheme}:// remotes "
+        "(it transfers to local paths, s3, gs, azure, ssh, http(s) and webdav(s))"
+    )
+
+
 def open_versioned(remote: RemoteConfig) -> VersionedStorage:
     """Storage for a `version_aware`/`worktree` remote (S3 and GCS)."""
     from .storage.versioned import VersionedStorage
 
     scheme = scheme_of(remote.url)
+    if scheme not in ("", "file") and scheme not in _BUILDERS:
+        raise unsupported(remote, scheme)
     opts = {k: v for k, v in remote.options.items() if k not in _COMMON}
     bucket, prefix = _bucket_and_prefix(remote.url)
     root = f"{bucket}/{prefix}".rstrip("/")
@@ -275,9 +287,24 @@ def _azure(url: str, opts: dict[str, Any]) -> Storage:
     return ObstoreStorage(store, url)
 
 
+def _without_userinfo(url: str, opts: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`url` without `user:password@`, which moves to the `user`/`password` options (the
+    options win). Backends quote the URLs they request in their errors, so a password left
+    in one would reach messages and logs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, opts
+    host = parts.netloc.rpartition("@")[2]
+    creds = {"user": unquote(parts.username or ""), "password": unquote(parts.password or "")}
+    merged = {**{k: v for k, v in creds.items() if v}, **opts}
+    return parts._replace(netloc=host).geturl(), merged
+
+
 def _http(url: str, opts: dict[str, Any]) -> Storage:
     from .storage.fsspec import FsspecStorage
 
+    shown = url
+    url, opts = _without_userinfo(url, opts)
     if not opts:
         from obstore.store import HTTPStore
 
@@ -294,7 +321,9 @@ def _http(url: str, opts: dict[str, Any]) -> Storage:
     if opts.get("user"):
         client_kwargs["auth"] = aiohttp.BasicAuth(opts["user"], opts.get("password") or "")
     fs = HTTPFileSystem(client_kwargs=client_kwargs, skip_instance_cache=True)
-    return FsspecStorage(fs, url.rstrip("/"), url, atomic_put=True, can_list=False, can_write=False)
+    return FsspecStorage(
+        fs, url.rstrip("/"), shown, atomic_put=True, can_list=False, can_write=False
+    )
 
 
 def _ssh(url: str, opts: dict[str, Any]) -> Storage:
@@ -322,12 +351,14 @@ def _webdav(url: str, opts: dict[str, Any]) -> Storage:
 
     from .storage.fsspec import FsspecStorage
 
+    shown = url
+    url, opts = _without_userinfo(url, opts)
     parts = urlsplit(url)
     scheme = "https" if parts.scheme == "webdavs" else "http"
     base = f"{scheme}://{parts.netloc}"
     auth = (opts["user"], opts.get("password") or "") if opts.get("user") else None
     fs = WebdavFileSystem(base, auth=auth, skip_instance_cache=True)
-    return FsspecStorage(fs, parts.path.strip("/"), url, atomic_put=False, jobs=8)
+    return FsspecStorage(fs, parts.path.strip("/"), shown, atomic_put=False, jobs=8)
 
 
 _BUILDERS = {
@@ -343,3 +374,16 @@ _BUILDERS = {
     "webdav": _webdav,
     "webdavs": _webdav,
 }
+
+
+def probe(remote: RemoteConfig) -> None:
+    """Ask the remote for one small listing (or one object, where it cannot list), changing
+    nothing: raises RemoteError when it cannot be reached or refuses the credentials."""
+    storage = open_storage(remote)
+    try:
+        if storage.can_list:
+            next(iter(storage.list(PROBE_PREFIX)), None)
+        else:
+            storage.exists([PROBE_PREFIX + "probe"], jobs=1)
+    finally:
+        storage.close()

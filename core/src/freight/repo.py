@@ -10,28 +10,32 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, overload
 
-from . import gc, history, imports, scm, sync, versioning
+from . import gc, history, imports, scm, sharding, sync, versioning
 from .adding import Adder
 from .callbacks import DEFAULT_CALLBACK, Callback
+from .catalog import Catalog
+from .catalog import build as build_catalog
 from .checkout import Planner, apply
 from .collect import WORKSPACE, Scope, Selection, find_outputs, repo_relpath, select
 from .config import Config, RemoteConfig, load_config
-from .errors import ConfigError, GitError, PathError, UnsavedChangesError
+from .errors import ConfigError, GitError, PathError, PlanError, UnsavedChangesError
 from .ignore import root_rules
 from .inventory import RemoteIndex
 from .layout import DVC_DIR, TMP_DIR, find_root
+from .lineage import at_remote, stamp_result
 from .links import Linker
 from .lock import repo_lock
 from .metafiles import read_dvcfile
 from .model import Output
 from .odb import Cache
-from .remotes import open_storage, open_versioned
+from .plans import TransferPlan
+from .remotes import open_storage, open_versioned, probe
 from .repo_init import init_repo
 from .results import (
     AddResult,
@@ -53,11 +57,24 @@ StrPath = str | os.PathLike[str]
 class Repo:
     """An open repository. Use as a context manager, or call `close()`."""
 
-    def __init__(self, path: StrPath | None = None) -> None:
+    def __init__(
+        self, path: StrPath | None = None, *, config: Mapping[str, Any] | None = None
+    ) -> None:
+        """Open the repository at or above `path` (default: the current directory).
+
+        `config` is an in-memory overlay in the shape of DVC's `Repo(config=...)`, e.g.
+        `{"core": {"remote": "prod"}, "remote": {"prod": {"url": "s3://b/p",
+        "secret_access_key": ...}}}`, so credentials from an orchestrator's secret store
+        never touch disk. It is validated like the config files (errors name
+        `(config overlay)`), overrides every level option by option, may define remotes of
+        its own, takes bools and ints as well as strings, and is never written. Relative
+        paths in it (a local remote's `url`, `cache.dir`, ...) resolve against the
+        repository root. Its secrets, like the files', are never shown in a repr or error.
+        """
         self.root = find_root(path)
         self.dvc_dir = self.root / DVC_DIR
         self.tmp_dir = self.dvc_dir / TMP_DIR
-        self.config: Config = load_config(self.dvc_dir)
+        self.config: Config = load_config(self.dvc_dir, overlay=config)
         cache_dir = self.config.cache_dir or self.dvc_dir / "cache"
         self.cache = Cache(cache_dir, shared=self.config.cache_shared == "group")
         self.state = State(self.tmp_dir / "freight" / "state.db")
@@ -79,8 +96,26 @@ class Repo:
         self.close()
 
     def outputs(self) -> list[Output]:
-        """Every output declared in the repository's `.dvc` and `dvc.lock` files."""
+        """Every output declared in the repository's `.dvc` and `dvc.yaml` files."""
         return find_outputs(self.root)
+
+    @property
+    def default_remote(self) -> str | None:
+        """The name of the default remote (`core.remote`, the overlay included), if any."""
+        return self.config.core_remote
+
+    def check_remote(self, remote: str | None = None) -> str:
+        """Reach the remote `remote` (or the default) without changing it, as a connection
+        test; returns its name. Raises RemoteError when it is unreachable or refuses the
+        credentials, ConfigError when it is not configured or freight cannot use it."""
+        config = self.config.remote(remote)
+        probe(config)
+        return config.name
+
+    def catalog(self) -> Catalog:
+        """Every output and stage, and the graph linking them, from the metafiles alone
+        (no data read, nothing hashed, no Git, no network): see `freight.catalog`."""
+        return build_catalog(self.root)
 
     def _outputs(self, scope: Scope) -> list[Output]:
         """The workspace's outputs, then those only Git revisions in `scope` declare."""
@@ -114,8 +149,8 @@ class Repo:
             with_deps=scope.with_deps,
         )
 
-    def _lock(self) -> AbstractContextManager[None]:
-        return repo_lock(self.tmp_dir / "lock")
+    def _lock(self, *, shared: bool = False) -> AbstractContextManager[None]:
+        return repo_lock(self.tmp_dir / "lock", shared=shared)
 
     @property
     def scm_root(self) -> Path | None:
@@ -135,9 +170,10 @@ class Repo:
                 jobs=self.jobs,
             )
             try:
-                return adder.add([os.fspath(t) for t in targets], self.outputs(), callback)
+                result = adder.add([os.fspath(t) for t in targets], self.outputs(), callback)
             finally:
                 self.state.save()
+        return stamp_result(result, self.root)
 
     def checkout(
         self,
@@ -159,7 +195,7 @@ class Repo:
             result = self._checkout(self._select(targets), force, relink, callback)
         if allow_missing and result.failed:
             result = _drop_missing(result)
-        return result
+        return stamp_result(result, self.root)
 
     def _checkout(
         self, selections: list[Selection], force: bool, relink: bool, callback: Callback
@@ -258,18 +294,26 @@ class Repo:
                 if scope.history:
                     raise versioning.refuse_history()
                 if direction == "push":
-                    results.append(
-                        versioning.push(self.root, self.cache, versioned, selections, callback)
-                    )
+                    moved = versioning.push(self.root, self.cache, versioned, selections, callback)
                 else:
-                    results.append(versioning.fetch(self.cache, versioned, selections, callback))
+                    moved = versioning.fetch(self.cache, versioned, selections, callback)
+                results.append(self._at_remote(group, moved))
                 continue
             opened = self._open_remote(group, jobs)
             try:
-                results.append(run(self.cache, opened, selections, callback))
+                results.append(
+                    self._at_remote(group, run(self.cache, opened, selections, callback))
+                )
             finally:
                 opened.close()
         return _merge(results, direction)
+
+    def _at_remote(self, name: str | None, result: TransferResult) -> TransferResult:
+        """`result` with the remote's name and URL (without credentials) on its outputs."""
+        config = self.config.remote(name)
+        return dataclasses.replace(
+            result, outputs=at_remote(result.outputs, config.name, config.url)
+        )
 
     def push(
         self,
@@ -282,16 +326,21 @@ class Repo:
         all_commits: bool = False,
         recursive: bool = False,
         with_deps: bool = False,
+        shard: Mapping[str, Any] | None = None,
         callback: Callback = DEFAULT_CALLBACK,
     ) -> TransferResult:
         """Upload what the remote lacks; a `.dir` only once all its files are there.
 
         `all_branches`, `all_tags` and `all_commits` add the outputs of Git revisions
         (read from Git, no checkout); `recursive` and `with_deps` widen the targets.
+        `shard` (one of `plan("push", ...).shards`) uploads exactly that shard's files.
         """
         scope = Scope(all_branches, all_tags, all_commits, recursive, with_deps)
+        if shard is not None:
+            return self._run_shard("push", shard, jobs, callback, targets, remote, scope)
         with self._lock():
-            return self._transfer("push", targets, remote, jobs, scope, callback)
+            result = self._transfer("push", targets, remote, jobs, scope, callback)
+        return stamp_result(result, self.root)
 
     def fetch(
         self,
@@ -304,15 +353,55 @@ class Repo:
         all_commits: bool = False,
         recursive: bool = False,
         with_deps: bool = False,
+        shard: Mapping[str, Any] | None = None,
         callback: Callback = DEFAULT_CALLBACK,
     ) -> TransferResult:
         """Download what the cache lacks, verifying every object against its oid.
 
-        The scope flags are those of `push`.
+        The scope flags are those of `push`; `shard` (one of `plan("fetch", ...).shards`)
+        downloads exactly that shard's files.
         """
         scope = Scope(all_branches, all_tags, all_commits, recursive, with_deps)
+        if shard is not None:
+            return self._run_shard("fetch", shard, jobs, callback, targets, remote, scope)
         with self._lock():
-            return self._transfer("fetch", targets, remote, jobs, scope, callback)
+            result = self._transfer("fetch", targets, remote, jobs, scope, callback)
+        return stamp_result(result, self.root)
+
+    def plan(
+        self,
+        direction: Literal["push", "fetch"],
+        targets: Iterable[StrPath] | None = None,
+        *,
+        remote: str | None = None,
+        shards: int = 1,
+        jobs: int | None = None,
+        callback: Callback = DEFAULT_CALLBACK,
+    ) -> TransferPlan:
+        """What `push`/`fetch` of `targets` must move, split into `shards` parts balanced by
+        bytes and object count; see `freight.plans` for the shard dicts and
+        `freight.sharding` for the rules. A fetch plan downloads the `.dir`s it needs."""
+        with self._lock(shared=True):
+            return sharding.make_plan(
+                self, direction, targets, remote=remote, shards=shards, jobs=jobs, callback=callback
+            )
+
+    def _run_shard(
+        self,
+        direction: str,
+        shard: Mapping[str, Any],
+        jobs: int | None,
+        callback: Callback,
+        targets: Iterable[StrPath] | None,
+        remote: str | None,
+        scope: Scope,
+    ) -> TransferResult:
+        if targets is not None or remote is not None or scope != WORKSPACE:
+            raise PlanError("a shard carries its own targets and remote: pass shard= alone")
+        with self._lock(shared=True):  # shards run side by side; DVC and push wait
+            result = sharding.run_shard(self, direction, shard, jobs=jobs, callback=callback)
+            result = self._at_remote(result.remote, result)
+        return stamp_result(result, self.root)
 
     def pull(
         self,
@@ -339,7 +428,8 @@ class Repo:
             checked = self._checkout(self._select(targets, here), force, False, callback)
         if allow_missing and checked.failed:
             checked = _drop_missing(checked)
-        return dataclasses.replace(fetched, direction="pull", checkout=checked)
+        pulled = dataclasses.replace(fetched, direction="pull", checkout=checked)
+        return stamp_result(pulled, self.root)
 
     def update(
         self,
@@ -379,9 +469,9 @@ class Repo:
                 results.append(result)
             merged = _merge(results, "update")
             if merged.failed:
-                return merged
+                return stamp_result(merged, self.root)
             checked = self._checkout(self._select(targets), force, False, callback)
-        return dataclasses.replace(merged, checkout=checked)
+        return stamp_result(dataclasses.replace(merged, checkout=checked), self.root)
 
     def import_url(
         self,
@@ -411,11 +501,11 @@ class Repo:
                 url, fs_config or {}, posixpath.basename(rel), metafile, jobs, callback=callback
             )
             if result.failed:
-                return result
+                return stamp_result(result, self.root)
             if self.scm_root is not None:
                 scm.add_ignore(self.root / rel)
             checked = self._checkout(self._select([rel]), force, False, callback)
-        return dataclasses.replace(result, checkout=checked)
+        return stamp_result(dataclasses.replace(result, checkout=checked), self.root)
 
     def _import(
         self,
@@ -471,7 +561,7 @@ class Repo:
             name = ",".join(filter(None, (name, result.remote)))
             changes.update(result.changes)
             outputs.extend(result.outputs)
-        return CloudStatusResult(name, tuple(outputs), changes)
+        return stamp_result(CloudStatusResult(name, tuple(outputs), changes), self.root)
 
     def gc(
         self,
@@ -558,22 +648,12 @@ class Repo:
                 callback.relative_update(1)
         finally:
             self.state.save()
-        return StatusResult(tuple(ArtifactRef.of(s.output) for s in selections), changes)
+        refs = tuple(ArtifactRef.of(s.output) for s in selections)
+        return stamp_result(StatusResult(refs, changes), self.root)
 
 
 def _merge(results: list[TransferResult], direction: str) -> TransferResult:
-    if len(results) == 1:
-        return results[0]
-    return TransferResult(
-        direction=direction,
-        remote=",".join(r.remote for r in results),
-        outputs=tuple(o for r in results for o in r.outputs),
-        transferred=sum(r.transferred for r in results),
-        skipped=sum(r.skipped for r in results),
-        bytes=sum(r.bytes for r in results),
-        failed=tuple(f for r in results for f in r.failed),
-        missing=tuple(f for r in results for f in r.missing),
-    )
+    return results[0] if len(results) == 1 else TransferResult.merge(results, direction)
 
 
 def _group(out: Output) -> str:

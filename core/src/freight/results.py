@@ -9,6 +9,7 @@ added, never changed.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,6 +176,33 @@ class TransferResult(_Result):
             raise TransferError(f"{n} file{'s' if n != 1 else ''} failed to {verb}", self)
         if self.checkout is not None:
             self.checkout.raise_for_failures()
+
+    @classmethod
+    def merge(
+        cls, results: Iterable[TransferResult], direction: str | None = None
+    ) -> TransferResult:
+        """One result for several: counts and bytes summed, failures concatenated, each
+        output and remote name listed once. For an orchestrator, the shard runs of a plan
+        (and the final push/fetch: objects the shards moved count as skipped there).
+        `direction` defaults to the results' common one; a `checkout` is not carried."""
+        results = list(results)
+        directions = {r.direction for r in results}
+        if direction is None:
+            if len(directions) != 1:
+                raise ValueError(
+                    f"cannot merge results of {sorted(directions)} without a direction"
+                )
+            direction = directions.pop()
+        return cls(
+            direction=direction,
+            remote=",".join(dict.fromkeys(r.remote for r in results)),
+            outputs=tuple(dict.fromkeys(o for r in results for o in r.outputs)),
+            transferred=sum(r.transferred for r in results),
+            skipped=sum(r.skipped for r in results),
+            bytes=sum(r.bytes for r in results),
+            failed=tuple(f for r in results for f in r.failed),
+            missing=tuple(f for r in results for f in r.missing),
+        )
 
     def lineage(self) -> dict[str, Any]:
         """Per output, as `ArtifactRef.lineage`, always with `remote` and `remote_url`."""

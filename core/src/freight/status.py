@@ -1,8 +1,11 @@
 """Workspace status of one output, in DVC's words: `modified`, `deleted`, `not in cache`.
 
-As in DVC, an output whose objects are not all in the cache is `not in cache` whatever
-the workspace holds; otherwise the workspace is hashed (through the state cache) and
-compared with the recorded oid. Empty sub-directories do not count; extra files do.
+As in DVC, a cached output whose objects are not all in the cache is `not in cache`
+whatever the workspace holds; otherwise the workspace is hashed (through the state cache)
+and compared with the recorded oid. Empty sub-directories do not count; extra files do.
+An output that is not cached (`cache: false`) or has no hash yet (a stage `dvc.lock`
+does not record) is never `not in cache`: it is `deleted` when missing, `modified` when
+present without a hash, as DVC reports them.
 """
 
 from __future__ import annotations

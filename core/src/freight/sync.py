@@ -3,6 +3,11 @@
 Collect the objects the outputs use (loading `.dir` manifests from the cache, or fetching
 them first), ask each side what it holds (cache: one stat or listing; remote: index, then
 the cheaper of listing and querying), plan in `transfer`, then move.
+
+Push and fetch are each two steps: `prepare_push`/`prepare_fetch` decide what must move
+(a fetch downloads the `.dir`s it needs to know directory members), `run_push`/
+`run_fetch` move it. Transfer plans (`freight.sharding`) share the first step and split
+its file objects into shards, which `push_objects`/`fetch_objects` move.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .transfer import (
     Dir,
     Obj,
     Outcome,
+    PushPlan,
     Wanted,
     download,
     members,
@@ -83,11 +89,18 @@ def _refs(selections: Sequence[Selection]) -> tuple[ArtifactRef, ...]:
     return tuple(ArtifactRef.of(s.output) for s in selections)
 
 
-def push(
-    cache: Cache, remote: Remote, selections: Sequence[Selection], callback: Callback
-) -> TransferResult:
-    if not remote.storage.can_write:
-        raise ConfigError(f"remote '{remote.name}' ({redact_url(remote.storage.url)}) is read-only")
+@dataclass(frozen=True)
+class PushWork:
+    """What a push decided: the plan, what the remote holds, and how many objects count."""
+
+    plan: PushPlan
+    on_remote: frozenset[str]
+    total: int
+
+
+def prepare_push(cache: Cache, remote: Remote, selections: Sequence[Selection]) -> PushWork:
+    """Decide what a push of `selections` uploads (asks the cache and the remote)."""
+    _writable(remote)
     want, absent = wanted(cache, selections)
     objs = want.all() | set(absent)
     local = _cached(cache, objs)
@@ -95,10 +108,33 @@ def push(
         remote.storage, remote.index, {o.key for o in objs}, jobs=remote.jobs
     )
     plan = plan_push(Wanted(want.files + tuple(absent), want.dirs), local, on_remote)
+    return PushWork(plan, frozenset(on_remote), len(objs))
+
+
+def _writable(remote: Remote) -> None:
+    if not remote.storage.can_write:
+        raise ConfigError(f"remote '{remote.name}' ({redact_url(remote.storage.url)}) is read-only")
+
+
+def push(
+    cache: Cache, remote: Remote, selections: Sequence[Selection], callback: Callback
+) -> TransferResult:
+    return run_push(cache, remote, selections, prepare_push(cache, remote, selections), callback)
+
+
+def run_push(
+    cache: Cache,
+    remote: Remote,
+    selections: Sequence[Selection],
+    work: PushWork,
+    callback: Callback,
+) -> TransferResult:
+    """Upload the files of `work`, then each `.dir` whose files are all on the remote."""
+    plan = work.plan
     callback.set_size(len(plan.files) + len(plan.dirs))
     outcome = upload(remote.storage, cache, plan.files, jobs=remote.jobs, callback=callback)
     remote.index.add(o.key for o in outcome.done)
-    landed = on_remote | {o.key for o in outcome.done}
+    landed = work.on_remote | {o.key for o in outcome.done}
     ready = [d.tree for d in plan.dirs if d.complete <= landed]
     trees = upload(remote.storage, cache, ready, jobs=remote.jobs, callback=callback)
     remote.index.add(o.key for o in trees.done)
@@ -114,7 +150,37 @@ def push(
         for d in plan.dirs
         if not {m.key for m in d.members} <= landed
     ]
-    return _result("push", remote, selections, outcome, trees, len(objs), plan.missing, skipped)
+    return _result("push", remote, selections, outcome, trees, work.total, plan.missing, skipped)
+
+
+def push_objects(
+    cache: Cache,
+    remote: Remote,
+    selections: Sequence[Selection],
+    objs: Sequence[Obj],
+    callback: Callback,
+    *,
+    ask_remote: bool,
+) -> TransferResult:
+    """Upload the file objects `objs` (a shard) the index does not record: never a `.dir`.
+
+    The plan found them missing from the remote, so a first run asks nothing; with
+    `ask_remote` (a run after one that was killed, whose uploads the index may not
+    record), the remote is asked about the rest, so what landed is not sent again.
+    """
+    _writable(remote)
+    wanted_objs = set(objs)
+    local = _cached(cache, wanted_objs)
+    keys = {o.key for o in wanted_objs}
+    if ask_remote:
+        on_remote = remote_present(remote.storage, remote.index, keys, jobs=remote.jobs)
+    else:
+        on_remote = remote.index.known(keys)
+    plan = plan_push(Wanted(tuple(wanted_objs)), local, on_remote)
+    callback.set_size(len(plan.files))
+    outcome = upload(remote.storage, cache, plan.files, jobs=remote.jobs, callback=callback)
+    remote.index.add(o.key for o in outcome.done)
+    return _result("push", remote, selections, outcome, Outcome(), len(wanted_objs), plan.missing)
 
 
 def _result(
@@ -137,21 +203,41 @@ def _result(
         skipped=total - moved - len(failed) - len(missing),
         bytes=first.bytes + second.bytes,
         failed=failed,
-        missing=tuple(
-            Failure(
-                o.path,
-                o.oid,
-                "ObjectNotFoundError",
-                f"{o.oid} is neither in the cache nor on the remote",
-            )
-            for o in missing
-        ),
+        missing=missing_failures(missing),
     )
 
 
-def fetch(
+def missing_failures(objs: Sequence[Obj]) -> tuple[Failure, ...]:
+    """Objects in neither the cache nor the remote, as a result reports them."""
+    return tuple(
+        Failure(
+            o.path,
+            o.oid,
+            "ObjectNotFoundError",
+            f"{o.oid} is neither in the cache nor on the remote",
+        )
+        for o in objs
+    )
+
+
+@dataclass(frozen=True)
+class FetchWork:
+    """What a fetch decided, after downloading the `.dir`s it needed: the files to
+    download, those in neither place, and what counts."""
+
+    trees: Outcome  # the `.dir` downloads already done
+    trees_planned: int
+    todo: tuple[Obj, ...]
+    missing: tuple[Obj, ...]
+    failed: tuple[Failure, ...]  # `.dir`s that arrived but cannot be used
+    total: int
+
+
+def prepare_fetch(
     cache: Cache, remote: Remote, selections: Sequence[Selection], callback: Callback
-) -> TransferResult:
+) -> FetchWork:
+    """Decide what a fetch of `selections` downloads; downloads (verified) the `.dir`s
+    missing from the cache first, since their members are only known from them."""
     want, absent = wanted(cache, selections)
     on_remote = remote_present(
         remote.storage, remote.index, {o.key for o in absent}, jobs=remote.jobs
@@ -183,25 +269,65 @@ def fetch(
     unknown = {o.key for o in files} - local
     on_remote = remote_present(remote.storage, remote.index, unknown, jobs=remote.jobs)
     todo, missing = plan_fetch(files, local, on_remote)
-    callback.set_size(len(todo) + len(trees_todo))
+    return FetchWork(
+        trees,
+        len(trees_todo),
+        tuple(todo),
+        (*trees_missing, *missing),
+        tuple(extra),
+        len(files) + len(absent),
+    )
+
+
+def fetch(
+    cache: Cache, remote: Remote, selections: Sequence[Selection], callback: Callback
+) -> TransferResult:
+    work = prepare_fetch(cache, remote, selections, callback)
+    return run_fetch(cache, remote, selections, work, callback)
+
+
+def run_fetch(
+    cache: Cache,
+    remote: Remote,
+    selections: Sequence[Selection],
+    work: FetchWork,
+    callback: Callback,
+) -> TransferResult:
+    """Download (verified) the files of `work`."""
+    callback.set_size(len(work.todo) + work.trees_planned)
     outcome = download(
         remote.storage,
         cache,
-        todo,
+        work.todo,
         jobs=remote.jobs,
         index=remote.index,
         callback=callback,
     )
     return _result(
-        "fetch",
-        remote,
-        selections,
-        trees,
-        outcome,
-        len(files) + len(absent),
-        [*trees_missing, *missing],
-        extra,
+        "fetch", remote, selections, work.trees, outcome, work.total, work.missing, work.failed
     )
+
+
+def fetch_objects(
+    cache: Cache,
+    remote: Remote,
+    selections: Sequence[Selection],
+    objs: Sequence[Obj],
+    callback: Callback,
+) -> TransferResult:
+    """Download (verified) those of the file objects `objs` the cache lacks (a shard).
+
+    The plan found them on the remote, so the remote is not asked again: one it lost since
+    fails (and leaves the index).
+    """
+    wanted_objs = set(objs)
+    local = _cached(cache, wanted_objs)
+    todo = sorted(o for o in wanted_objs if o.key not in local)
+    callback.set_size(len(todo))
+    outcome = download(
+        remote.storage, cache, todo, jobs=remote.jobs, index=remote.index, callback=callback
+    )
+    return _result("fetch", remote, selections, outcome, Outcome(), len(wanted_objs), ())
 
 
 def cloud_status(

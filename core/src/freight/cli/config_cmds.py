@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as cfg
-from ..errors import ConfigError, NotARepoError
+from ..errors import ConfigError, NotARepoError, redact_url
 from ..layout import DVC_DIR, find_root
 
 
@@ -172,7 +172,7 @@ def cmd_remote_list(args: argparse.Namespace) -> int:
     config = cfg.load_config(dvc_dir, upto=args.level or "local")
     for name, remote in config.remotes.items():
         mark = "\t(default)" if name == config.core_remote else ""
-        print(f"{name}\t{remote.url}{mark}")
+        print(f"{name}\t{redact_url(remote.url)}{mark}")
     return 0
 
 

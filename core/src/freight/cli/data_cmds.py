@@ -7,7 +7,7 @@ import json
 import os
 import shlex
 import sys
-from typing import Any
+from typing import Any, TypedDict
 
 from ..callbacks import Callback
 from ..repo import Repo
@@ -146,12 +146,27 @@ def _transfer_failed(result: TransferResult, action: str) -> int:
     return 1
 
 
-def _scope(args: argparse.Namespace, *, history_only: bool = False) -> dict[str, bool]:
+class _History(TypedDict):
+    all_branches: bool
+    all_tags: bool
+    all_commits: bool
+
+
+class _ScopeFlags(_History):
+    recursive: bool
+    with_deps: bool
+
+
+def _history(args: argparse.Namespace) -> _History:
+    """The `Repo` keyword arguments for the history flags (-a/-T/-A) of `args`."""
+    return _History(
+        all_branches=args.all_branches, all_tags=args.all_tags, all_commits=args.all_commits
+    )
+
+
+def _scope(args: argparse.Namespace) -> _ScopeFlags:
     """The `Repo` keyword arguments for the scope flags of `args`."""
-    flags = ["all_branches", "all_tags", "all_commits"]
-    if not history_only:
-        flags += ["recursive", "with_deps"]
-    return {flag: getattr(args, flag) for flag in flags}
+    return _ScopeFlags(**_history(args), recursive=args.recursive, with_deps=args.with_deps)
 
 
 def _report(args: argparse.Namespace, text: str) -> None:
@@ -286,7 +301,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             return 1
     with Repo() as repo:
-        result = repo.gc(cloud=args.cloud, remote=args.remote, **_scope(args, history_only=True))
+        result = repo.gc(cloud=args.cloud, remote=args.remote, **_history(args))
     print(
         f"Removed {result.removed_cache} objects from repo cache."
         if result.removed_cache

@@ -99,8 +99,13 @@ class FsspecStorage(Storage):
         found: set[str] = set()
 
         def check(key: str) -> None:
-            if retrying(lambda: self.fs.exists(self._path(key))):
-                found.add(key)
+            # `info`, not `exists`: fsspec's `exists` answers False for any error, so a
+            # refused connection or a bad password would read as "the remote lacks it"
+            try:
+                retrying(lambda: self.fs.info(self._path(key)))
+            except FileNotFoundError:
+                return
+            found.add(key)
 
         failures: list[BaseException] = []
         run_each(

@@ -9,6 +9,8 @@ obstore retries transient errors itself (exponential backoff).
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +26,41 @@ STREAM_RETRIES = 3  # obstore retries requests; this covers a body stream cut mi
 
 def _is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, FileNotFoundError) or type(exc).__name__ == "NotFoundError"
+
+
+class _Loop(asyncio.SelectorEventLoop):
+    """An event loop that knows when obstore's threads are done waking it.
+
+    obstore completes each future from one of its tokio threads by calling
+    `call_soon_threadsafe` on the loop, whose wake-up write releases the GIL. Should the
+    process end right after the last batch, such a thread can still be in that call when
+    the interpreter finalizes: taking the GIL back then ends the thread with
+    `pthread_exit`, whose forced unwind through Rust frames aborts the whole process
+    (SIGABRT after a successful transfer; seen with several short-lived processes on two
+    cores). `settle` waits, GIL released, until no thread is inside the call.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._inside = 0
+        self._guard = threading.Lock()
+
+    def call_soon_threadsafe(  # type: ignore[override]
+        self, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.Handle:
+        with self._guard:
+            self._inside += 1
+        try:
+            return super().call_soon_threadsafe(callback, *args, context=context)
+        finally:
+            with self._guard:
+                self._inside -= 1
+
+    def settle(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self._inside and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(0)  # and let the last one leave the Python code around the call
 
 
 class ObstoreStorage(Storage):
@@ -66,7 +103,14 @@ class ObstoreStorage(Storage):
             await asyncio.gather(*(one(i) for i in items))
 
         if items:
-            asyncio.run(main())
+            loop = _Loop()
+            try:
+                loop.run_until_complete(main())
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            finally:
+                loop.settle()
+                loop.close()
 
     def _wrap(self, key: str, exc: BaseException) -> BaseException:
         if _is_not_found(exc):

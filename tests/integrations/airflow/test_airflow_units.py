@@ -280,6 +280,12 @@ def test_test_connection(
     assert not ok and "ConfigError" in message and "endpoint" in message
     assert secret not in message
 
+    missing = {**fields, "host": "s3://no-such-bucket-here/dvc"}
+    connection(monkeypatch, "s3_gone", password=secret, extra=extra, **missing)
+    ok, message = FreightHook("s3_gone").test_connection()
+    assert not ok and "RemoteError" in message and "no-such-bucket-here" in message
+    assert secret not in message
+
 
 def test_airflow_lists_the_provider_and_its_hook() -> None:
     proc = subprocess.run(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -107,16 +106,14 @@ class FreightHook(BaseHook):
         return freight.Repo(repo_path, config=self.get_config(remote))
 
     def test_connection(self) -> tuple[bool, str]:
-        """Ask the remote whether it holds a probe object: reads only, changes nothing on
-        the remote (the probe lives in a temporary local repository)."""
+        """Reach the remote (one small listing) without changing it; a missing bucket or
+        refused credentials fail the test."""
         try:
             with tempfile.TemporaryDirectory(prefix="freight-conn-test-") as tmp:
                 freight.Repo.init(tmp, no_scm=True).close()
-                (Path(tmp) / "probe").write_text(f"freight connection test {self.freight_conn_id}")
                 with freight.Repo(tmp, config=self.get_config()) as repo:
-                    repo.add(["probe"])
-                    status = repo.status(cloud=True)
-            return True, f"Connected to remote '{status.remote}'"
+                    name = repo.check_remote()
+            return True, f"Connected to remote '{name}'"
         except (freight.FreightError, ValueError, OSError) as exc:
             return False, f"{type(exc).__name__}: {exc}"
 

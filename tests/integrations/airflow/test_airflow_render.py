@@ -82,10 +82,9 @@ def test_task_group_renders_one_task_per_output_with_stage_edges(
         uris = {p: r["uri"] for p, r in repo.catalog().lineage().items()}
     for task, path in ((raw, "data/raw"), (features, "data/features"), (model, "model.bin")):
         assert task.targets == [path]
-        # the assets are the catalog's (declared at parse time where it names a URI)
-        expected = [uris[path]] if uris[path] else []
-        assert [a.uri for a in task.outlets] == expected
-        assert uris[path] in (None, f"{URI}/{path}")
+        # the assets are the catalog's, declared at parse time, named by the core's uri rule
+        assert uris[path] == f"{URI}/{path}"
+        assert [a.uri for a in task.outlets] == [uris[path]]
 
     remote = tmp_path / "rendered"
     connection(monkeypatch, "freight_render", conn_type="freight", host=str(remote))

@@ -120,9 +120,20 @@ def openlineage_version(scratch: Path, md5: str) -> str:
             for output in json.loads(line).get("outputs") or []:
                 version = output.get("facets", {}).get("version", {}).get("datasetVersion")
                 if version == md5:
+                    _settle(log, deadline)
                     return f"{output['namespace']}/{output['name']} = {version}"
         time.sleep(0.2)
     sys.exit("no OpenLineage event carries the pushed md5")
+
+
+def _settle(log: Path, deadline: float) -> None:
+    """Wait until the other runs' events are written too (the file stops growing)."""
+    size, still = -1, 0.0
+    while still < 2.0 and time.monotonic() < deadline:
+        now = log.stat().st_size
+        still = still + 0.2 if now == size else 0.0
+        size = now
+        time.sleep(0.2)
 
 
 if __name__ == "__main__":

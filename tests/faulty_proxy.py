@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -88,7 +89,32 @@ class _Proxy(ThreadingHTTPServer):
 @contextmanager
 def faulty_proxy(upstream: str, every: int = 5) -> Iterator[_Proxy]:
     """Run the proxy for the duration of the block; `.server_address` is where it listens."""
-    proxy = _Proxy(upstream, every)
+    with _serving(_Proxy(upstream, every)) as proxy:
+        yield proxy
+
+
+class _Recording(_Handler):
+    def _relay(self) -> None:
+        server: Any = self.server
+        with server.log_lock:
+            server.log.append((self.command, self.path))
+        super()._relay()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
+
+
+@contextmanager
+def recording_proxy(upstream: str) -> Iterator[Any]:
+    """A proxy that fails nothing and logs (method, path) of every request in `.log`."""
+    proxy: Any = _Proxy(upstream, every=1 << 60)
+    proxy.RequestHandlerClass = _Recording
+    proxy.log, proxy.log_lock = [], threading.Lock()
+    with _serving(proxy) as serving:
+        yield serving
+
+
+@contextmanager
+def _serving(proxy: _Proxy) -> Iterator[_Proxy]:
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
     try:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faulty_proxy import _Handler, _Proxy
+from faulty_proxy import recording_proxy
 from freight import (
     ConfigError,
     PlanError,
@@ -126,31 +126,6 @@ class Inotify:
         os.close(self.fd)
         assert not self.overflow, "inotify queue overflowed: counts incomplete"
         return self.writes
-
-
-class _Recording(_Handler):
-    def _relay(self) -> None:
-        server: Any = self.server
-        with server.log_lock:
-            server.log.append((self.command, self.path))
-        super()._relay()
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
-
-
-@contextmanager
-def recording_proxy(upstream: str) -> Iterator[Any]:
-    """A proxy that fails nothing and logs (method, path) of every request."""
-    proxy: Any = _Proxy(upstream, every=1 << 60)
-    proxy.RequestHandlerClass = _Recording
-    proxy.log, proxy.log_lock = [], threading.Lock()
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield proxy
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
 
 
 def object_requests(log: list[tuple[str, str]], method: str) -> Counter[str]:

@@ -7,7 +7,6 @@ relative paths resolved against the repository root, and never written to any fi
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from freight.cli import main
 from freight.config import load_config, read_level, write_level
 from freight.errors import ConfigError
 from storage_servers import Server, make_bucket
+from workspaces import clone, workspace
 
 FILES = {"data/a.txt": b"a\n", "data/sub/b.txt": b"b\n", "solo.bin": b"solo"}
 
@@ -25,23 +25,7 @@ FILES = {"data/a.txt": b"a\n", "data/sub/b.txt": b"b\n", "solo.bin": b"solo"}
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(tmp_path / "global"))
     monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(tmp_path / "system"))
-    return _workspace(tmp_path / "src", FILES)
-
-
-def _workspace(path: Path, files: dict[str, bytes]) -> Path:
-    path.mkdir()
-    Repo.init(path, no_scm=True).close()
-    for rel, data in files.items():
-        (path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (path / rel).write_bytes(data)
-    return path
-
-
-def _clone(src: Path, dest: Path) -> Path:
-    _workspace(dest, {})
-    for metafile in (p for p in src.glob("*.dvc") if p.is_file()):
-        shutil.copy(metafile, dest)
-    return dest
+    return workspace(tmp_path / "src", FILES)
 
 
 def _read(root: Path) -> dict[str, bytes]:
@@ -65,7 +49,7 @@ def test_overlay_only_local_remote_pushes_and_pulls(root: Path, tmp_path: Path) 
     assert (tmp_path / "shelf/files/md5").is_dir()
     assert _configs(root) == before
 
-    dest = _clone(root, tmp_path / "dest")
+    dest = clone(root, tmp_path / "dest")
     with Repo(dest, config={"remote": {"shelf": {"url": tmp_path / "shelf"}}}) as repo:
         assert repo.pull(remote="shelf").ok
     assert _read(dest) == FILES
@@ -85,7 +69,7 @@ def test_overlay_only_s3_remote_pushes_and_pulls(
         assert set(changes) >= {"data/a.txt", "solo.bin"} and set(changes.values()) == {"new"}
         assert repo.push().transferred == 4
         assert repo.status(cloud=True).clean
-    dest = _clone(root, tmp_path / "dest")
+    dest = clone(root, tmp_path / "dest")
     with Repo(dest, config=overlay) as repo:
         pulled = repo.pull()
         assert pulled.ok and pulled.remote == "vault"

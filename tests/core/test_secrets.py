@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import subprocess
 import sys
 import traceback
@@ -26,6 +25,7 @@ from typing import Any
 import pytest
 from freight import FreightError, LoggingCallback, PartialFailureError, Repo
 from storage_servers import Server, free_port, make_bucket, s3_client
+from workspaces import clone, workspace
 
 SECRET = "Sup3r-S3cret-" + uuid.uuid4().hex
 FILES = {"data/a.txt": b"a\n", "data/sub/b.txt": b"b\n", "solo.bin": b"solo"}
@@ -125,22 +125,6 @@ def witness(
 
 def progress(label: str) -> LoggingCallback:
     return LoggingCallback(PROGRESS, label, interval=0)
-
-
-def workspace(path: Path, files: dict[str, bytes]) -> Path:
-    path.mkdir()
-    Repo.init(path, no_scm=True).close()
-    for rel, data in files.items():
-        (path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (path / rel).write_bytes(data)
-    return path
-
-
-def clone(src: Path, dest: Path) -> Path:
-    workspace(dest, {})
-    for metafile in (p for p in src.glob("*.dvc") if p.is_file()):
-        shutil.copy(metafile, dest)
-    return dest
 
 
 def s3_overlay(server: Server, bucket: str, **options: Any) -> dict[str, Any]:

@@ -5,8 +5,9 @@
     python3 dev.py orchestration-example  # examples/orchestration.py: overlay, catalog, shards
     python3 dev.py airflow-example   # run examples/airflow (Airflow DAGs on a local-folder remote)
     python3 dev.py test              # run the whole test suite: the core, then each integration
-                                     # in its own pytest process (extra arguments go to each;
-                                     # give test paths to run just those, in one process)
+                                     # in its own pytest process, then the Prefect suite again on
+                                     # the newest Prefect (extra arguments go to each; give test
+                                     # paths to run just those, in one process)
 
 It finds `uv` (on PATH, or installs it with pip into `.tools/`), then runs the task with
 `uv run`, which creates `.venv` from `uv.lock` on first use.
@@ -38,7 +39,12 @@ QUICKSTART = ["quickstart", "orchestration-example", "airflow-example"]
 TEST_SUITES = [
     ["--ignore=tests/integrations"],
     ["tests/integrations/airflow"],
+    ["tests/integrations/prefect"],
+    ["tests/integrations/dagster"],
 ]
+#: the Prefect suite again, on the newest Prefect, in an environment of its own (see newest.txt)
+NEWEST_PREFECT = ROOT / "integrations" / "prefect" / "newest.txt"
+NEWEST_PREFECT_ENV = ROOT / ".venv-prefect-newest"
 
 
 def find_uv() -> str:
@@ -96,7 +102,29 @@ def run_tests(uv: str, env: dict[str, str], args: list[str]) -> int:
         subprocess.run([*pytest, *suite, *args], cwd=ROOT, env=env, check=False).returncode
         for suite in TEST_SUITES
     ]
+    newest = [str(newest_prefect_env(uv, env) / "bin" / "python"), "-m", "pytest"]
+    newest += ["tests/integrations/prefect", *args]
+    print("dev.py: the Prefect suite on the newest Prefect", file=sys.stderr, flush=True)
+    codes.append(subprocess.run(newest, cwd=ROOT, env=env, check=False).returncode)
     return next((code for code in codes if code != 0), 0)
+
+
+def newest_prefect_env(uv: str, env: dict[str, str]) -> Path:
+    """`.venv-prefect-newest`, (re)built when newest.txt or a project file changes."""
+    inputs = [NEWEST_PREFECT, ROOT / "core" / "pyproject.toml"]
+    inputs.append(ROOT / "integrations" / "prefect" / "pyproject.toml")
+    stamp = "\n".join(p.read_text() for p in inputs)
+    marker = NEWEST_PREFECT_ENV / "freight-inputs.txt"
+    if marker.exists() and marker.read_text() == stamp:
+        return NEWEST_PREFECT_ENV
+    print("dev.py: building .venv-prefect-newest from newest.txt", file=sys.stderr, flush=True)
+    python = ["--python", sys.executable]
+    subprocess.run([uv, "venv", "-q", "--clear", *python, str(NEWEST_PREFECT_ENV)], env=env, check=True)
+    pip = [uv, "pip", "install", "-q", "--python", str(NEWEST_PREFECT_ENV / "bin" / "python")]
+    pip += ["-e", "core[s3]", "-e", "integrations/prefect", "-r", str(NEWEST_PREFECT)]
+    subprocess.run(pip, cwd=ROOT, env=env, check=True)
+    marker.write_text(stamp)
+    return NEWEST_PREFECT_ENV
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+"""Dagster integration for freight."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Prefect 3 integration for freight."""
+
+__version__ = "0.1.0"

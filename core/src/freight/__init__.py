@@ -10,6 +10,7 @@ from .catalog import Catalog, Edge
 from .errors import (
     CheckoutError,
     ConfigError,
+    DiskError,
     FreightError,
     LinkError,
     MetafileError,
@@ -51,6 +52,7 @@ __all__ = [
     "CheckoutResult",
     "CloudStatusResult",
     "ConfigError",
+    "DiskError",
     "Edge",
     "Failure",
     "FreightError",

@@ -13,14 +13,15 @@ is unsafe, freight is not, spec E34/E37):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import FreightError, ObjectNotFoundError
-from .fsutil import io_jobs, map_batched
+from .errors import DiskError, FreightError, ObjectNotFoundError
+from .fsutil import io_jobs, map_batched, named
 from .ignore import Rules
 from .links import Linker
 from .model import Output
@@ -42,6 +43,7 @@ class OutputPlan:
     unsaved: tuple[str, ...] = ()
     failed: tuple[Failure, ...] = ()
     make_root: bool = False  # a directory output that does not exist (it may be empty)
+    leftovers: tuple[str, ...] = ()  # absolute paths of a killed run's temporaries
 
     @property
     def changes(self) -> bool:
@@ -79,12 +81,14 @@ class Planner:
             if not subpath or e.relpath == subpath or e.relpath.startswith(prefix)
         }
 
-    def current(self, out: Output, subpath: str) -> tuple[bool, dict[str, str]]:
+    def current(
+        self, out: Output, subpath: str, leftovers: list[str] | None = None
+    ) -> tuple[bool, dict[str, str]]:
         path = self.root / out.path
         if not os.path.lexists(path):
             return False, {}
         if path.is_dir() and not path.is_symlink():
-            files = walk(self.root, out.path, self.rules)
+            files = walk(self.root, out.path, self.rules, leftovers=leftovers)
             files = [
                 FileInfo(f"{out.path}/{f.relpath}", f.path, f.st)
                 for f in files
@@ -105,7 +109,8 @@ class Planner:
                 os.path.lexists(self.root / out.path),
                 failed=(Failure.of(out.path, out.oid, exc),),
             )
-        existed, current = self.current(out, subpath)
+        leftovers: list[str] = []
+        existed, current = self.current(out, subpath, leftovers)
         if out.is_dir and (self.root / out.path).is_file():
             current = {out.path: current.get(out.path, "")}
         create, delete = diff(desired, current, relink=relink)
@@ -130,7 +135,15 @@ class Planner:
         )
         make_root = out.is_dir and not subpath and not (self.root / out.path).is_dir()
         return OutputPlan(
-            out, existed, tuple(ok), replace, tuple(delete), unsaved, tuple(failed), make_root
+            out,
+            existed,
+            tuple(ok),
+            replace,
+            tuple(delete),
+            unsaved,
+            tuple(failed),
+            make_root,
+            tuple(leftovers),
         )
 
 
@@ -195,8 +208,10 @@ class _Applier:
                 self.state.put(dest, st, oid, out.hash_name, written=True)
             except FileNotFoundError as exc:
                 return Failure.of(path, oid, exc) if os.path.exists(src) else _missing(path, oid)
-            except (OSError, FreightError) as exc:
+            except FreightError as exc:
                 return Failure.of(path, oid, exc)
+            except OSError as exc:  # e.g. a full disk: name the file and the remedy
+                return Failure.of(path, oid, DiskError.of(named(exc, dest)))
             return None
 
         sample = plan.create[:64]
@@ -224,6 +239,9 @@ def apply(
     counts = {"added": 0, "modified": 0, "deleted": 0}
     for plan in plans:
         failures.extend(plan.failed)
+        for leftover in plan.leftovers:  # the repo lock is held: no live run owns them
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
         if not plan.changes:
             continue
         applier.prepare(plan)

@@ -10,6 +10,7 @@
     ├── ObjectCorruptedError               an object whose bytes do not match its oid
     ├── RemoteError                        a remote request failed (backend error as cause)
     ├── LinkError (+OSError)               no configured link type works
+    ├── DiskError (+OSError)               a local write failed: disk full, permissions, ...
     ├── RepoLockedError                    another process holds the repo lock
     ├── GitError                           Git history was asked for and cannot be read
     ├── UnsavedChangesError                refusing to overwrite data that is not in the cache
@@ -25,7 +26,10 @@ message names the file or object concerned and, where there is one, the remedy.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import re
+from collections.abc import Iterator
 from typing import Any
 
 #: `scheme://user:password@` in a backend's message
@@ -101,6 +105,48 @@ class RemoteError(FreightError):
 
 class LinkError(FreightError, OSError):
     """None of the configured link types can create a workspace file."""
+
+
+class DiskError(FreightError, OSError):
+    """A local file operation failed: the disk is full, a permission is missing, too many
+    files are open. Writes are atomic, so nothing partial was left under a final name."""
+
+    exit_code = 1
+
+    @classmethod
+    def of(cls, exc: OSError) -> DiskError:
+        """One line naming the file and the remedy, instead of a traceback."""
+        what = exc.strerror or type(exc).__name__
+        where = f": '{exc.filename}'" if exc.filename else ""
+        remedy = _REMEDIES.get(exc.errno or 0, "")
+        err = cls(f"{what}{where}{remedy}")
+        err.errno, err.filename = exc.errno, exc.filename
+        return err
+
+    def __str__(self) -> str:  # OSError's would prefix "[Errno N]" once errno is set
+        return str(self.args[0]) if self.args else ""
+
+
+_REMEDIES = {
+    errno.ENOSPC: " (free some space, then run the command again)",
+    errno.EDQUOT: " (the disk quota is used up; free some space, then run the command again)",
+    errno.EMFILE: " (too many open files: raise `ulimit -n` or lower --jobs)",
+    errno.ENFILE: " (the system's open-file table is full: lower --jobs)",
+    errno.EACCES: " (permission denied: check the owner and mode of that path)",
+    errno.EROFS: " (the filesystem is read-only)",
+    errno.EFBIG: " (the file-size limit was reached: see `ulimit -f`)",
+}
+
+
+@contextlib.contextmanager
+def disk_errors() -> Iterator[None]:
+    """Turn a stray OSError from local file operations into a DiskError."""
+    try:
+        yield
+    except FreightError:
+        raise
+    except OSError as exc:
+        raise DiskError.of(exc) from exc
 
 
 class GitError(FreightError):

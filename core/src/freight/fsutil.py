@@ -14,10 +14,63 @@ from typing import Any, TypeVar
 
 from .errors import ObjectCorruptedError
 
+#: every temporary file freight creates is named `.freight-<random>.tmp`, next to its final
+#: name (a rename within one directory is atomic): a killed run's leftovers are recognisable,
+#: so a rerun removes them instead of mistaking them for the user's data
+TMP_PREFIX = ".freight-"
+TMP_SUFFIX = ".tmp"
+
+
+def tmp_path(dirname: str) -> str:
+    """A fresh temporary name in directory `dirname` (any separator-joined string)."""
+    return f"{dirname}/{TMP_PREFIX}{secrets.token_urlsafe(16)}{TMP_SUFFIX}"
+
+
+def is_tmp(name: str) -> bool:
+    """Whether a file name is one of freight's temporaries."""
+    return name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)
+
+
+#: a temporary nobody has written to for this long belongs to no live run: a writer's
+#: every chunk updates its mtime (an hour also covers a long pause, e.g. a suspended worker)
+STALE_AFTER = 3600.0
+
+
+def stale_temporaries(root: Path, *, now: float, stale_after: float = STALE_AFTER) -> list[str]:
+    """Root-relative names of freight's temporaries in an object area (a cache or a local
+    remote: the root, `xx/`, `files/md5/xx/`) untouched for `stale_after` seconds."""
+    found: list[str] = []
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        try:
+            with os.scandir(root / rel if rel else root) as it:
+                entries = list(it)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if name in ("files", "files/md5") or (
+                    len(entry.name) == 2 and rel in ("", "files/md5")
+                ):
+                    stack.append(name)
+            elif is_tmp(entry.name) and now - entry.stat().st_mtime > stale_after:
+                found.append(name)
+    return found
+
+
+def named(exc: OSError, path: str | os.PathLike[str]) -> OSError:
+    """`exc`, naming `path` if it names no file (a write to a descriptor names none), so
+    that a full disk reports where it is full."""
+    if exc.filename is not None:
+        return exc
+    return OSError(exc.errno, exc.strerror, os.fspath(path))
+
 
 def tmp_name(path: Path) -> Path:
-    """A hidden temporary sibling of `path` (DVC's `.<random>.tmp` shape)."""
-    return path.with_name(f".{secrets.token_urlsafe(16)}.tmp")
+    """A hidden temporary sibling of `path`."""
+    return Path(tmp_path(str(path.parent)))
 
 
 def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.stat_result:
@@ -28,13 +81,15 @@ def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.s
     way and a mismatch raises ObjectCorruptedError before `dest` is touched. Returns the
     stat of the new file.
     """
-    tmp = f"{os.path.dirname(dest)}/.{secrets.token_urlsafe(16)}.tmp"
+    tmp = tmp_path(os.path.dirname(dest))
     digest = hashlib.md5() if md5 is not None else None
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
             stream_copy(src, fd, digest)
             st = os.fstat(fd)
+        except OSError as exc:
+            raise named(exc, dest) from exc
         finally:
             os.close(fd)
         if digest is not None and digest.hexdigest() != md5:

@@ -13,13 +13,12 @@ import contextlib
 import errno
 import fcntl
 import os
-import secrets
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import LinkError
-from .fsutil import copy_into, umask
+from .fsutil import copy_into, tmp_path, umask
 
 LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
 _FALLBACK_ERRNOS = frozenset(
@@ -79,7 +78,7 @@ class Linker:
         mode = self._file_mode | (0o100 if isexec else 0)
         if kind == "copy":
             return copy_into(src, dest, mode=mode, md5=oid)
-        tmp = f"{os.path.dirname(dest)}/.{secrets.token_urlsafe(16)}.tmp"
+        tmp = tmp_path(os.path.dirname(dest))
         try:
             if kind == "reflink":
                 with open(src, "rb") as s, open(tmp, "xb") as d:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ObjectCorruptedError, ObjectNotFoundError
-from .fsutil import stream_copy, tmp_name, umask
+from .fsutil import named, stream_copy, tmp_name, umask
 from .hashing import md5_bytes, md5_file
 from .layout import object_relpath
 from .tree import Tree, digest, parse
@@ -87,7 +87,10 @@ class Cache:
             if hardlink:
                 os.link(src, tmp)
             else:
-                shutil.copyfile(src, tmp)
+                try:
+                    shutil.copyfile(src, tmp)
+                except OSError as exc:
+                    raise named(exc, dest) from exc
             os.chmod(tmp, OBJECT_MODE)
             os.replace(tmp, dest)
         except BaseException:
@@ -107,6 +110,8 @@ class Cache:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
             try:
                 stream_copy(src, fd, digest)
+            except OSError as exc:
+                raise named(exc, self.root) from exc
             finally:
                 os.close(fd)
             oid = digest.hexdigest()

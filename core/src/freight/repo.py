@@ -7,11 +7,12 @@ thin I/O modules; each returns a frozen result.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, overload
@@ -24,7 +25,15 @@ from .catalog import build as build_catalog
 from .checkout import Planner, apply
 from .collect import WORKSPACE, Scope, Selection, find_outputs, repo_relpath, select
 from .config import Config, RemoteConfig, load_config
-from .errors import ConfigError, GitError, PathError, PlanError, UnsavedChangesError
+from .errors import (
+    ConfigError,
+    GitError,
+    PathError,
+    PlanError,
+    UnsavedChangesError,
+    disk_errors,
+)
+from .fsutil import stale_temporaries
 from .ignore import root_rules
 from .inventory import RemoteIndex
 from .layout import DVC_DIR, TMP_DIR, find_root
@@ -149,8 +158,10 @@ class Repo:
             with_deps=scope.with_deps,
         )
 
-    def _lock(self, *, shared: bool = False) -> AbstractContextManager[None]:
-        return repo_lock(self.tmp_dir / "lock", shared=shared)
+    @contextlib.contextmanager
+    def _lock(self, *, shared: bool = False) -> Iterator[None]:
+        with repo_lock(self.tmp_dir / "lock", shared=shared), disk_errors():
+            yield
 
     @property
     def scm_root(self) -> Path | None:
@@ -581,6 +592,8 @@ class Repo:
             removed = gc.remove_local(
                 self.cache.root, gc.unused(gc.cache_keys(self.cache.root), used)
             )
+            now = time.time()
+            gc.remove_local(self.cache.root, stale_temporaries(self.cache.root, now=now))
             if not cloud:
                 return GcResult(removed)
             if self.config.remote(remote).version_aware:
@@ -588,7 +601,7 @@ class Repo:
             opened = self._open_remote(remote, None)
             try:
                 doomed = gc.unused(opened.storage.list(""), used)
-                opened.storage.delete(doomed)
+                opened.storage.delete([*doomed, *opened.storage.leftovers(now=now)])
                 opened.index.discard(doomed)
             finally:
                 opened.close()
@@ -639,13 +652,14 @@ class Repo:
         callback.set_size(len(selections))
         changes: dict[str, dict[str, str]] = {}
         try:
-            for sel in selections:
-                state = output_status(
-                    self.root, sel.output, self.cache, self.state, rules, jobs=self.jobs
-                )
-                if state is not None:
-                    changes.setdefault(_group(sel.output), {})[sel.output.path] = state
-                callback.relative_update(1)
+            with disk_errors():
+                for sel in selections:
+                    state = output_status(
+                        self.root, sel.output, self.cache, self.state, rules, jobs=self.jobs
+                    )
+                    if state is not None:
+                        changes.setdefault(_group(sel.output), {})[sel.output.path] = state
+                    callback.relative_update(1)
         finally:
             self.state.save()
         refs = tuple(ArtifactRef.of(s.output) for s in selections)

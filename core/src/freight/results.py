@@ -128,10 +128,11 @@ class CheckoutResult(_Result):
     def raise_for_failures(self) -> None:
         if self.failed:
             names = "\n".join(sorted({f.path for f in self.failed}))
-            raise CheckoutError(
-                f"Checkout failed for following targets:\n{names}\nIs your cache up to date?",
-                self,
+            faults = [f for f in self.failed if f.kind != "ObjectNotFoundError"]
+            hint = "\n".join(f"{f.path}: {f.message}" for f in faults[:5]) or (
+                "Is your cache up to date?"  # DVC's words, when objects are missing
             )
+            raise CheckoutError(f"Checkout failed for following targets:\n{names}\n{hint}", self)
 
 
 @dataclass(frozen=True)

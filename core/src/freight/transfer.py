@@ -16,14 +16,14 @@ import contextlib
 import hashlib
 import logging
 import os
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import BinaryIO
 
 from .callbacks import Callback, add_bytes
-from .errors import ObjectCorruptedError, redact_url
+from .errors import DiskError, ObjectCorruptedError, redact_url
+from .fsutil import named, tmp_path
 from .hashing import md5_file
 from .inventory import RemoteIndex, present
 from .layout import object_relpath
@@ -157,7 +157,7 @@ class CacheSink:
     def __init__(self, dest: str, cache: Cache) -> None:
         self.dest = dest
         self.cache = cache
-        self.tmp = f"{os.path.dirname(dest)}/.{secrets.token_urlsafe(16)}.tmp"
+        self.tmp = tmp_path(os.path.dirname(dest))
         self._file: BinaryIO | None = None
         self.md5 = hashlib.md5()
         self.size = 0
@@ -177,7 +177,10 @@ class CacheSink:
     def write(self, data: bytes | memoryview) -> int:
         self.md5.update(data)
         self.size += len(data)
-        return self.file.write(data)
+        try:
+            return self.file.write(data)
+        except OSError as exc:  # the local side failed (a full disk): say where
+            raise DiskError.of(named(exc, self.dest)) from exc
 
     def seek(self, pos: int) -> int:
         if pos == 0:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PathError
-from .fsutil import io_jobs, map_batched
+from .fsutil import io_jobs, is_tmp, map_batched
 from .hashing import md5_file
 from .ignore import IGNORE_FILE, Rules, is_builtin_ignored
 from .state import State
@@ -31,8 +31,19 @@ class FileInfo:
     st: os.stat_result
 
 
-def walk(root: Path, reldir: str, rules: Rules, *, tracked: bool = True) -> list[FileInfo]:
-    """Every file below repo-relative `reldir`; `tracked` applies output-only rules."""
+def walk(
+    root: Path,
+    reldir: str,
+    rules: Rules,
+    *,
+    tracked: bool = True,
+    leftovers: list[str] | None = None,
+) -> list[FileInfo]:
+    """Every file below repo-relative `reldir`; `tracked` applies output-only rules.
+
+    freight's own temporaries (a killed run's leftovers) are never data: they are skipped,
+    and their absolute paths are appended to `leftovers` when it is given.
+    """
     base = root / reldir
     found: list[FileInfo] = []
     stack = [("", rules)]
@@ -48,6 +59,10 @@ def walk(root: Path, reldir: str, rules: Rules, *, tracked: bool = True) -> list
             raise PathError(f".dvcignore file should not be in collected dir path: '{abs_dir}'")
         for entry in entries:
             rel = f"{sub}/{entry.name}" if sub else entry.name
+            if is_tmp(entry.name) and not entry.is_dir(follow_symlinks=False):
+                if leftovers is not None:
+                    leftovers.append(entry.path)
+                continue
             _visit(entry, rel, reldir, sub_rules, root, found, stack)
     return found
 

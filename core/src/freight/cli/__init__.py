@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..errors import ConfigError, FreightError
+from ..errors import ConfigError, DiskError, FreightError
 from . import config_cmds, data_cmds
 
 
@@ -49,3 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 252
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # outside a verb (verbs raise DiskError): still one line
+        err = DiskError.of(exc)
+        print(f"ERROR: {err}", file=sys.stderr)
+        return err.exit_code

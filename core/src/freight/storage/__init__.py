@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
-from ..errors import RemoteError
+from ..errors import FreightError, RemoteError
 
 Done = Callable[[str, BaseException | None], None]
 
@@ -67,6 +67,11 @@ class Storage(ABC):
     def delete(self, keys: Sequence[str]) -> None:
         """Remove keys (missing keys are not an error)."""
 
+    def leftovers(self, *, now: float) -> list[str]:
+        """Keys of temporaries that killed uploads left (only where uploads write one
+        and rename it; object stores upload atomically, so: none)."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and connections."""
 
@@ -88,7 +93,7 @@ def run_each(
     def one(item: T) -> None:
         try:
             work(item)
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, FreightError) as exc:  # e.g. a full local disk: not the remote
             on_done(key_of(item), exc)
         except Exception as exc:  # reported per item, the batch goes on
             on_done(key_of(item), RemoteError(url, key_of(item), exc))

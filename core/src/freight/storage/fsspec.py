@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import posixpath
-import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from ..fsutil import tmp_path
 from ..hashing import CHUNK
 from . import Done, Sink, Storage, run_each
 
@@ -145,7 +145,7 @@ class FsspecStorage(Storage):
             retrying(lambda: self.fs.put_file(local, path))
             return
         self._makedirs(path)
-        tmp = f"{posixpath.dirname(path)}/.{secrets.token_urlsafe(16)}.tmp"
+        tmp = tmp_path(posixpath.dirname(path))
         try:
             retrying(lambda: self.fs.put_file(local, tmp))
             retrying(lambda: self.fs.mv(tmp, path))

@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..fsutil import copy_into
+from ..fsutil import copy_into, stale_temporaries
 from ..hashing import CHUNK
 from . import Done, Sink, Storage, run_each
 
@@ -64,6 +64,9 @@ class LocalStorage(Storage):
         run_each(
             items, lambda i: self._get(*i), lambda i: i[0], jobs=jobs, url=self.url, on_done=on_done
         )
+
+    def leftovers(self, *, now: float) -> list[str]:
+        return stale_temporaries(self.root, now=now)
 
     def delete(self, keys: Sequence[str]) -> None:
         for key in keys:

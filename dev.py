@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Developer entry point that works on a fresh machine with only Python >= 3.10 and pip.
 
-    python3 dev.py quickstart        # examples/quickstart.py, then the two below
+    python3 dev.py quickstart        # examples/quickstart.py, then the four below
     python3 dev.py orchestration-example  # examples/orchestration.py: overlay, catalog, shards
     python3 dev.py airflow-example   # run examples/airflow (Airflow DAGs on a local-folder remote)
+    python3 dev.py prefect-example   # run examples/prefect (a Prefect flow, same remote)
+    python3 dev.py dagster-example   # run examples/dagster (Dagster assets, same remote)
     python3 dev.py test              # run the whole test suite: the core, then each integration
                                      # in its own pytest process, then the Prefect suite again on
                                      # the newest Prefect (extra arguments go to each; give test
@@ -29,11 +31,19 @@ TASKS = {
     "quickstart": ["python", "examples/quickstart.py"],
     "orchestration-example": ["python", "examples/orchestration.py"],
     "airflow-example": ["python", "examples/airflow/run_example.py"],
+    "prefect-example": ["python", "examples/prefect/run_example.py"],
+    "dagster-example": ["python", "examples/dagster/run_example.py"],
     "test": ["pytest"],
 }
-#: `quickstart` runs the CLI/API quickstart, then the orchestration API and the Airflow DAGs
-#: (an orchestrated pull and push, with the lineage they recorded)
-QUICKSTART = ["quickstart", "orchestration-example", "airflow-example"]
+#: `quickstart` runs the CLI/API quickstart, then the orchestration API, then the Airflow DAGs,
+#: the Prefect flow and the Dagster assets (orchestrated pulls and pushes, with their lineage)
+QUICKSTART = [
+    "quickstart",
+    "orchestration-example",
+    "airflow-example",
+    "prefect-example",
+    "dagster-example",
+]
 #: `test` runs these suites one after the other, each in its own pytest process: an
 #: orchestrator's harness sets process-wide state (Airflow reads its environment once)
 TEST_SUITES = [

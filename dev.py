@@ -128,8 +128,8 @@ def newest_prefect_env(uv: str, env: dict[str, str]) -> Path:
     if marker.exists() and marker.read_text() == stamp:
         return NEWEST_PREFECT_ENV
     print("dev.py: building .venv-prefect-newest from newest.txt", file=sys.stderr, flush=True)
-    python = ["--python", sys.executable]
-    subprocess.run([uv, "venv", "-q", "--clear", *python, str(NEWEST_PREFECT_ENV)], env=env, check=True)
+    venv = [uv, "venv", "-q", "--clear", "--python", sys.executable, str(NEWEST_PREFECT_ENV)]
+    subprocess.run(venv, env=env, check=True)
     pip = [uv, "pip", "install", "-q", "--python", str(NEWEST_PREFECT_ENV / "bin" / "python")]
     pip += ["-e", "core[s3]", "-e", "integrations/prefect", "-r", str(NEWEST_PREFECT)]
     subprocess.run(pip, cwd=ROOT, env=env, check=True)

@@ -67,7 +67,7 @@ class Storage(ABC):
     def delete(self, keys: Sequence[str]) -> None:
         """Remove keys (missing keys are not an error)."""
 
-    def leftovers(self, *, now: float) -> list[str]:
+    def leftovers(self, *, now: float) -> Sequence[str]:
         """Keys of temporaries that killed uploads left (only where uploads write one
         and rename it; object stores upload atomically, so: none)."""
         return []

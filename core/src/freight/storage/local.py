@@ -65,7 +65,7 @@ class LocalStorage(Storage):
             items, lambda i: self._get(*i), lambda i: i[0], jobs=jobs, url=self.url, on_done=on_done
         )
 
-    def leftovers(self, *, now: float) -> list[str]:
+    def leftovers(self, *, now: float) -> Sequence[str]:
         return stale_temporaries(self.root, now=now)
 
     def delete(self, keys: Sequence[str]) -> None:

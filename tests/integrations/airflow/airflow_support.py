@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from workspaces import git, git_repo
 
 HERE = Path(__file__).resolve().parent
 DAGS = HERE / "dags"
@@ -51,23 +51,9 @@ os.environ.update(
 sys.path.insert(0, str(DAGS))
 
 
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return proc.stdout
-
-
 def make_repo(path: Path, files: dict[str, bytes]) -> Path:
     """A Git + DVC repository whose origin is ORIGIN, with `files` written (not added)."""
-    import freight
-
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "remote", "add", "origin", ORIGIN)
-    freight.Repo.init(path).close()
-    for rel, data in files.items():
-        (path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (path / rel).write_bytes(data)
-    return path
+    return git_repo(path, files, ORIGIN)
 
 
 def commit(path: Path, message: str = "data") -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from airflow_support import (
     xcom,
 )
 from storage_servers import Server, make_bucket, s3_client
+from workspaces import dvc_pull_s3
 
 FILES = {
     "data/a.txt": b"hello\n",
@@ -32,26 +32,6 @@ FILES = {
     "model.bin": b"\x00weights\x01" * 100,
 }
 KEY_ID = "AKIDFREIGHTTEST"
-
-
-def dvc_pull(dvc_bin: str, repo: Path, url: str, endpoint: str) -> None:
-    """The real DVC pulls `repo` from `url` (its own credentials, in its environment)."""
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "DVC_NO_ANALYTICS": "1",
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(repo.parent),
-    }
-    for args in (
-        ["remote", "add", "--local", "-f", "-d", "s3", url],
-        ["remote", "modify", "--local", "s3", "endpointurl", endpoint],
-        ["pull"],
-    ):
-        proc = subprocess.run(
-            [dvc_bin, *args], cwd=repo, env=env, capture_output=True, text=True, check=False
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_freight_and_aws_connections_push_what_dvc_pulls(
@@ -84,7 +64,7 @@ def test_freight_and_aws_connections_push_what_dvc_pulls(
     assert lineage["data"]["remote_url"] == url
     commit(src)
     dest = clone(src, tmp_path / "dvc-clone")
-    dvc_pull(dvc_bin, dest, url, moto_s3.endpoint)
+    dvc_pull_s3(dvc_bin, dest, url, moto_s3.endpoint)
     assert tree(dest / "data") == tree(src / "data")
     assert (dest / "model.bin").read_bytes() == FILES["model.bin"]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 import freight
+from workspaces import git, git_repo
 
 ORIGIN = "https://github.com/example/freight-dagster-test.git"
 URI = "freight://github.com/example/freight-dagster-test"
@@ -26,11 +27,6 @@ DVC_YAML = """stages:
 """
 
 
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return proc.stdout
-
-
 def commit(path: Path, message: str = "data") -> str:
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", message)
@@ -40,13 +36,7 @@ def commit(path: Path, message: str = "data") -> str:
 def make_project(path: Path, dvc_bin: str) -> Path:
     """A Git + DVC project: `data/raw` (a folder, annotated), `model.bin` (a file) and
     `data/features.csv`, written by a `dvc.yaml` stage from `data/raw` (run by DVC)."""
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "remote", "add", "origin", ORIGIN)
-    freight.Repo.init(path).close()
-    for rel, data in FILES.items():
-        (path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (path / rel).write_bytes(data)
+    git_repo(path, FILES, ORIGIN)
     with freight.Repo(path) as repo:
         repo.add(["data/raw", "model.bin"])
     raw = path / "data" / "raw.dvc"

@@ -6,7 +6,6 @@ No `from __future__ import annotations`: Dagster reads the assets' annotations."
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from dagster._serdes import serialize_value
 from dagster_freight import FreightIOManager, FreightResource, freight_assets
 from dagster_support import FILES, clone, commit, materializations, metafile_md5, push_all, tree
 from storage_servers import Server, make_bucket
+from workspaces import dvc_pull_s3
 
 KEY_ID = "AKIDFREIGHTDAGSTER"
 
@@ -61,25 +61,6 @@ def read_files(*roots: Path) -> dict[Path, bytes]:
         except FileNotFoundError:
             continue
     return found
-
-
-def dvc_pull(dvc_bin: str, repo: Path, url: str, endpoint: str) -> None:
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "DVC_NO_ANALYTICS": "1",
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(repo.parent),
-    }
-    for args in (
-        ["remote", "add", "--local", "-f", "-d", "s3", url],
-        ["remote", "modify", "--local", "s3", "endpointurl", endpoint],
-        ["pull"],
-    ):
-        proc = subprocess.run(
-            [dvc_bin, *args], cwd=repo, env=env, capture_output=True, text=True, check=False
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_s3_materialize_io_manager_dvc_pull_and_no_secret(
@@ -165,6 +146,6 @@ def test_s3_materialize_io_manager_dvc_pull_and_no_secret(
 
     commit(work, "outputs written through the IO manager")
     fresh = clone(work, tmp_path / "dvc-clone")
-    dvc_pull(dvc_bin, fresh, url, moto_s3.endpoint)
+    dvc_pull_s3(dvc_bin, fresh, url, moto_s3.endpoint)
     for path in ("blob", "reports/summary.txt", "stats", "folder/one.bin", "folder/inner/two.txt"):
         assert (fresh / path).read_bytes() == (work / path).read_bytes(), path

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from workspaces import git, git_repo
 
 HOME = Path(tempfile.mkdtemp(prefix="freight-prefect-home-"))
 #: the Git origin of every test repository: the datasets' URIs derive from it
@@ -48,21 +49,9 @@ os.environ.update(
 )
 
 
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
-    return proc.stdout
-
-
 def make_repo(path: Path, files: dict[str, bytes]) -> Path:
     """A Git + DVC repository whose origin is ORIGIN, with `files` written (not added)."""
-    import freight
-
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main")
-    git(path, "remote", "add", "origin", ORIGIN)
-    freight.Repo.init(path).close()
-    write(path, files)
-    return path
+    return git_repo(path, files, ORIGIN)
 
 
 def write(root: Path, files: dict[str, bytes]) -> None:

@@ -6,7 +6,6 @@ stored or wrote."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from prefect_freight import FreightRemote
 from prefect_freight.tasks import add, pull, push, status
 from prefect_support import HOME, clone, commit, make_repo, run_async, tree
 from storage_servers import Server, make_bucket, s3_client
+from workspaces import dvc_pull_s3
 
 FILES = {"data/a.txt": b"hello\n", "data/sub/b.csv": b"x,y\n1,2\n", "model.bin": b"\x00w" * 99}
 KEY_ID = "AKIDFREIGHTTEST"
@@ -41,26 +41,6 @@ def publish_once(repo_path: str, remote: str) -> Any:
 @flow
 def refresh(repo_path: str, remote: str) -> Any:
     return pull(repo_path, remote=remote), status(repo_path, cloud=True, remote=remote)
-
-
-def dvc_pull(dvc_bin: str, repo: Path, url: str, endpoint: str) -> None:
-    """The real DVC pulls `repo` from `url` (its own credentials, in its environment)."""
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "DVC_NO_ANALYTICS": "1",
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(repo.parent),
-    }
-    for args in (
-        ["remote", "add", "--local", "-f", "-d", "s3", url],
-        ["remote", "modify", "--local", "s3", "endpointurl", endpoint],
-        ["pull"],
-    ):
-        proc = subprocess.run(
-            [dvc_bin, *args], cwd=repo, env=env, capture_output=True, text=True, check=False
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_blocks_push_what_dvc_pulls_and_the_secret_leaks_nowhere(
@@ -88,7 +68,7 @@ def test_blocks_push_what_dvc_pulls_and_the_secret_leaks_nowhere(
     # the real DVC pulls the same bytes into a fresh clone; freight pulls them too
     commit(src)
     dvc_clone = clone(src, tmp_path / "dvc-clone")
-    dvc_pull(dvc_bin, dvc_clone, url, moto_s3.endpoint)
+    dvc_pull_s3(dvc_bin, dvc_clone, url, moto_s3.endpoint)
     assert tree(dvc_clone / "data") == tree(src / "data")
     assert (dvc_clone / "model.bin").read_bytes() == FILES["model.bin"]
     mine = clone(src, tmp_path / "freight-clone")

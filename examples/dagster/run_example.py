@@ -21,6 +21,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+#: Dagster logs every engine event at DEBUG to the console by default; INFO keeps the
+#: steps' own messages (freight's progress) and drops the engine chatter
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def main(scratch: Path) -> None:
     sys.path.insert(0, str(HERE))
     from project import make_project
@@ -37,8 +42,12 @@ def main(scratch: Path) -> None:
     from definitions import defs
 
     with dg.instance_for_test() as instance:
-        observed = defs.resolve_job_def("observe_metafiles").execute_in_process(instance=instance)
-        run = defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=instance)
+        observed = defs.resolve_job_def("observe_metafiles").execute_in_process(
+            instance=instance, run_config=QUIET
+        )
+        run = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance, run_config=QUIET
+        )
         if not (observed.success and run.success):
             sys.exit("the example run failed")
         checks = run.get_asset_check_evaluations()
@@ -50,7 +59,9 @@ def main(scratch: Path) -> None:
             print("  lineage:", json.dumps(lineage, default=str))
         print(f"checks: {sum(c.passed for c in checks)}/{len(checks)} passed")
         again = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-        defs.resolve_job_def("observe_metafiles").execute_in_process(instance=instance)
+        defs.resolve_job_def("observe_metafiles").execute_in_process(
+            instance=instance, run_config=QUIET
+        )
         again = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=again.cursor)
         print(f"after observing unchanged metafiles: {again.total_requested} runs requested")
 

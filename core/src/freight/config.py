@@ -84,6 +84,7 @@ def read_level(level: str, dvc_dir: Path | None) -> Sections:
         raise ConfigError(f"config file error: not UTF-8 text ({path})")
     parsed, problem = _parse(text)
     if parsed is None:
+        problem = " ".join(str(problem).split())  # configobj's may span lines
         raise ConfigError(f"config file error: {problem} ({path})")
     data: Sections = {}
     for section, values in parsed.items():

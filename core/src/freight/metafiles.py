@@ -89,8 +89,8 @@ def load_yaml(source: Path | bytes, where: str) -> Any:
         mark = exc.problem_mark
         line = f"line {mark.line + 1}: " if mark is not None else ""
         raise MetafileError(where, f"malformed YAML: {line}{exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise MetafileError(where, f"malformed YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # e.g. a control character: its first line says which
+        raise MetafileError(where, f"malformed YAML: {exc}".splitlines()[0]) from None
     except UnicodeDecodeError as exc:
         raise MetafileError(where, f"not UTF-8: {exc.reason}") from None
 

@@ -1,18 +1,39 @@
-"""A fault-injecting HTTP proxy on 127.0.0.1: every `every`-th request gets a 503.
+"""A fault-injecting HTTP proxy on 127.0.0.1 in front of a real server.
 
-It forwards everything else unchanged (method, path, headers, body) to an upstream
-server, so clients talk to a real server through a flaky network path.
+It forwards requests unchanged (method, path, headers, body) to an upstream server, so
+clients talk to a real server through a flaky network path. Every `every`-th request that
+the fault targets (all requests by default; `methods=` and `objects_only=` narrow it) is
+broken in one of these ways, chosen by `fault`:
+
+- "503": an S3 `SlowDown` error response;
+- "reset": the connection is reset (SO_LINGER 0, then close: the peer gets a RST). A
+  response is cut after its status, headers and part of its body; an upload is cut after
+  part of its body was read (odd faults: nothing reaches the server) or after the whole
+  request reached the server (even faults: the object landed, its response is lost);
+- "truncate": the upstream status and the full Content-Length, but only part of the
+  body, then a clean close (FIN);
+- "stall": no answer for `stall` seconds, then the normal one (to a client that, with a
+  shorter timeout, has given up by then).
+
+Faults are counted, never random: the same run injects the same number of faults.
 """
 
 from __future__ import annotations
 
 import http.client
+import os
+import socket
+import struct
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+FAULTS = ("503", "reset", "truncate", "stall")
+_HOP = ("connection", "transfer-encoding", "expect", "content-length", "keep-alive")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -20,9 +41,15 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Proxy
 
+    def _length(self) -> int | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return None
+        return int(self.headers.get("Content-Length") or 0)
+
     def _body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        length = self._length()
+        if length is not None:
+            return self.rfile.read(length)
         chunks = []
         while size := int(self.rfile.readline().split(b";")[0], 16):
             chunks.append(self.rfile.read(size))
@@ -31,9 +58,26 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # trailers
         return b"".join(chunks)
 
+    def _reset(self) -> None:
+        """Drop the connection with a RST (SO_LINGER 0): unlike a close, nothing is flushed."""
+        sock = self.connection
+        with suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(sock.detach())
+        self.close_connection = True
+
     def _relay(self) -> None:
+        fault = self.server.fault_for(self.command, self.path)
+        if fault == "reset-upload":
+            length = self._length()
+            if length is None:  # chunked: read the first chunk's size line
+                self.rfile.readline()
+            elif length:  # read part of the upload, then cut it
+                self.rfile.read(max(1, length // 2))
+            self._reset()
+            return
         body = self._body()
-        if self.server.should_fail():
+        if fault == "503":
             self.send_response(503)
             payload = b"<Error><Code>SlowDown</Code><Message>injected</Message></Error>"
             self.send_header("Content-Length", str(len(payload)))
@@ -41,24 +85,59 @@ class _Handler(BaseHTTPRequestHandler):
             if self.command != "HEAD":  # a HEAD response has no body, whatever its length
                 self.wfile.write(payload)
             return
+        if fault == "stall" and self.server.closing.wait(self.server.stall):
+            self._reset()  # the proxy is shutting down
+            return
+        try:
+            status, headers, data = self._upstream(body)
+        except OSError:
+            self._reset()
+            return
+        if fault == "reset-landed":
+            self._reset()  # the upload landed; its answer is lost
+            return
+        try:
+            self._answer(status, headers, data, fault)
+        except OSError:  # the client went away (it timed out during a stall)
+            self.close_connection = True
+
+    def _upstream(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         conn = http.client.HTTPConnection(self.server.upstream, timeout=30)
-        hop = ("connection", "transfer-encoding", "expect", "content-length")
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in hop}
-        headers["Content-Length"] = str(len(body))
-        conn.request(self.command, self.path, body=body or None, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        self.send_response(response.status)
-        for key, value in response.getheaders():
-            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+            headers["Content-Length"] = str(len(body))
+            conn.request(self.command, self.path, body=body or None, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            return response.status, response.getheaders(), data
+        finally:
+            conn.close()
+
+    def _answer(
+        self, status: int, headers: list[tuple[str, str]], data: bytes, fault: str | None
+    ) -> None:
+        self.send_response(status)
+        length = None
+        for key, value in headers:
+            if key.lower() == "content-length":
+                length = value
+            elif key.lower() not in _HOP:
                 self.send_header(key, value)
         # A HEAD response states the length of the body a GET would have returned.
-        length = response.getheader("Content-Length") if self.command == "HEAD" else None
-        self.send_header("Content-Length", length or str(len(data)))
+        self.send_header("Content-Length", length if self.command == "HEAD" else str(len(data)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        conn.close()
+        if self.command == "HEAD":
+            data = b""
+        if fault in ("reset", "truncate"):
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            if fault == "reset":
+                time.sleep(0.05)  # let the client read the headers and the first bytes
+                self._reset()
+            else:
+                self.close_connection = True  # a clean close, with the body incomplete
+            return
+        self.wfile.write(data)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
 
@@ -66,31 +145,82 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+def is_object_request(path: str) -> bool:
+    """Whether a path-style S3 request names an object (`/bucket/key`), not a bucket."""
+    parts = urlsplit(path)
+    return "/" in parts.path.strip("/") and "uploads" not in parts.query
+
+
 class _Proxy(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, upstream: str, every: int) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        every: int,
+        *,
+        fault: str = "503",
+        methods: Collection[str] | None = None,
+        objects_only: bool = False,
+        stall: float = 0.0,
+    ) -> None:
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r} (one of {', '.join(FAULTS)})")
         super().__init__(("127.0.0.1", 0), _Handler)
         self.upstream = urlsplit(upstream).netloc
         self.every = every
-        self.requests = 0
-        self.failed = 0
+        self.fault = fault
+        self.methods = {m.upper() for m in methods} if methods is not None else None
+        self.objects_only = objects_only
+        self.stall = stall
+        self.closing = threading.Event()
+        self.requests = 0  # every request seen
+        self.targeted = 0  # those the fault applies to
+        self.failed = 0  # faults injected
+        self.faulted: list[tuple[str, str]] = []  # (method, path) of each
         self._lock = threading.Lock()
 
-    def should_fail(self) -> bool:
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fault_for(self, method: str, path: str) -> str | None:
+        """The fault to inject into this request, if it is an `every`-th targeted one (an
+        upload's reset is "reset-upload" or "reset-landed", alternately)."""
         with self._lock:
             self.requests += 1
-            if self.requests % self.every == 0:
-                self.failed += 1
-                return True
-            return False
+            if self.methods is not None and method not in self.methods:
+                return None
+            if self.objects_only and not is_object_request(path):
+                return None
+            self.targeted += 1
+            if self.targeted % self.every:
+                return None
+            self.failed += 1
+            self.faulted.append((method, path))
+            if self.fault == "reset" and method in ("PUT", "POST"):
+                return "reset-upload" if self.failed % 2 else "reset-landed"
+            return self.fault
 
 
 @contextmanager
-def faulty_proxy(upstream: str, every: int = 5) -> Iterator[_Proxy]:
-    """Run the proxy for the duration of the block; `.server_address` is where it listens."""
-    with _serving(_Proxy(upstream, every)) as proxy:
-        yield proxy
+def faulty_proxy(
+    upstream: str,
+    every: int = 5,
+    *,
+    fault: str = "503",
+    methods: Collection[str] | None = None,
+    objects_only: bool = False,
+    stall: float = 0.0,
+) -> Iterator[_Proxy]:
+    """Run the proxy for the duration of the block; `.server_address` (or `.url`) is where
+    it listens, `.failed` how many faults it injected."""
+    proxy = _Proxy(
+        upstream, every, fault=fault, methods=methods, objects_only=objects_only, stall=stall
+    )
+    with _serving(proxy) as serving:
+        yield serving
 
 
 class _Recording(_Handler):
@@ -120,5 +250,6 @@ def _serving(proxy: _Proxy) -> Iterator[_Proxy]:
     try:
         yield proxy
     finally:
+        proxy.closing.set()
         proxy.shutdown()
         proxy.server_close()

@@ -8,7 +8,12 @@ is unsafe, freight is not, spec E34/E37):
   forced (`UnsavedChangesError` lists them all before anything is touched);
 - a missing or corrupt object fails only the files that need it: the intact files of the
   same output are created and nothing already in the workspace is removed for it;
-- `.dir` manifests are validated before use, so no path can leave its output.
+- `.dir` manifests are validated before use, so no path can leave its output;
+- nothing is written through a symlinked directory (the output itself, a parent of it or
+  a directory inside it), which can lead outside the repository (DVC writes through
+  them, even deleting files there with `--force`): `PathError`, before anything is touched;
+- names that differ only in case are refused where the filesystem cannot tell them apart
+  (DVC 3.67.1 has no such check); on a case-sensitive filesystem both are checked out.
 """
 
 from __future__ import annotations
@@ -16,18 +21,19 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import DiskError, FreightError, ObjectNotFoundError
-from .fsutil import io_jobs, map_batched, named
+from .errors import DiskError, FreightError, ObjectNotFoundError, PathError
+from .fsutil import case_insensitive, io_jobs, map_batched, named
 from .ignore import Rules
 from .links import Linker
 from .model import Output
 from .odb import Cache
 from .results import ArtifactRef, CheckoutResult, Failure
 from .state import State
+from .tree import case_collisions
 from .workspace import FileInfo, hash_files, walk
 
 
@@ -101,6 +107,9 @@ class Planner:
         return True, hash_files(files, self.state, legacy=out.legacy, jobs=self.jobs)
 
     def plan(self, out: Output, subpath: str = "", *, relink: bool = False) -> OutputPlan:
+        parts = out.path.split("/")
+        upto = len(parts) + (1 if out.is_dir else 0)  # the parents, and a directory itself
+        _refuse_symlinks(self.root, out.path, ("/".join(parts[:i]) for i in range(1, upto)))
         try:
             desired = self.desired(out, subpath)
         except ObjectNotFoundError as exc:
@@ -123,6 +132,9 @@ class Planner:
                 ok.append((path, oid))
             else:
                 failed.append(_missing(path, oid))
+        if out.is_dir and ok:
+            _refuse_symlinks(self.root, out.path, _dirs_below(out.path, (p for p, _ in ok)))
+            self._refuse_case_collisions(out, desired)
         replace = frozenset(p for p, _ in ok if p in current)
         touched = [*replace, *delete]
         unsaved = tuple(
@@ -144,6 +156,45 @@ class Planner:
             tuple(failed),
             make_root,
             tuple(leftovers),
+        )
+
+    def _refuse_case_collisions(self, out: Output, desired: dict[str, str]) -> None:
+        clashes = case_collisions(desired)
+        if not clashes:
+            return
+        where = self.root / out.path
+        while not where.is_dir() and where != self.root:
+            where = where.parent
+        if case_insensitive(where):
+            a, b = clashes[0]
+            raise PathError(
+                f"cannot check out '{out.path}': '{a}' and '{b}' differ only in case and the "
+                f"filesystem of '{where}' does not tell them apart (one would overwrite the "
+                "other); check it out on a case-sensitive filesystem or rename one of them"
+            )
+
+
+def _dirs_below(top: str, paths: Iterable[str]) -> set[str]:
+    """Pure: every directory strictly between `top` and each of the (repo-relative) paths."""
+    dirs: set[str] = set()
+    for path in paths:
+        d = posixpath.dirname(path)
+        while d != top and d not in dirs and d.startswith(top + "/"):
+            dirs.add(d)
+            d = posixpath.dirname(d)
+    return dirs
+
+
+def _refuse_symlinks(root: Path, target: str, dirs: Iterable[str]) -> None:
+    """Raise PathError if any of the (repo-relative) directories is a symlink: checkout
+    never writes through one (it may lead outside the repository)."""
+    links = sorted(d for d in dirs if os.path.islink(root / d))
+    if links:
+        dest = os.readlink(root / links[0])
+        raise PathError(
+            f"cannot check out '{target}': '{links[0]}' is a symlink (to '{dest}') and "
+            "checkout never writes through one; replace it by a directory (or remove it), "
+            "then run the command again"
         )
 
 

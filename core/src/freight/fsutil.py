@@ -55,9 +55,27 @@ def stale_temporaries(root: Path, *, now: float, stale_after: float = STALE_AFTE
                     len(entry.name) == 2 and rel in ("", "files/md5")
                 ):
                     stack.append(name)
-            elif is_tmp(entry.name) and now - entry.stat().st_mtime > stale_after:
-                found.append(name)
+            elif is_tmp(entry.name) and entry.is_file(follow_symlinks=False):
+                try:  # never a link's target (freight writes no temporary symlink here)
+                    mtime = entry.stat(follow_symlinks=False).st_mtime
+                except FileNotFoundError:
+                    continue  # a live run renamed it into place meanwhile
+                if now - mtime > stale_after:
+                    found.append(name)
     return found
+
+
+def case_insensitive(directory: str | os.PathLike[str]) -> bool:
+    """Whether the filesystem holding the existing `directory` treats names that differ
+    only in case as one (macOS and Windows defaults, vfat, casefolded ext4): a temporary
+    file is created there and looked up under its name with the case swapped."""
+    probe = tmp_path(os.fspath(directory))
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        head, name = os.path.split(probe)
+        return os.path.lexists(os.path.join(head, name.swapcase()))
+    finally:
+        os.unlink(probe)
 
 
 def named(exc: OSError, path: str | os.PathLike[str]) -> OSError:

@@ -2,11 +2,15 @@
 
 Deciding is pure (`unused`); listing and deleting are thin. Safety: if a directory output's
 `.dir` is missing from the cache its files are unknown, so collection refuses to run
-rather than delete objects that may still be in use.
+rather than delete objects that may still be in use. Only keys that are exactly an object
+name (`[files/md5/]<2 hex>/<30 hex>[.dir]`, lower case) are ever deleted: anything else a
+listing holds (a README, `runs/`, a stray file in a prefix folder) is left alone, where DVC
+deletes every file in a two-character folder. Symlinked prefix folders are not entered.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -17,7 +21,7 @@ from .model import Output
 from .odb import Cache
 from .transfer import Obj, members
 
-_OBJECT = re.compile(r"^(files/md5/)?[0-9a-f]{2}/[0-9a-f]{30}(\.dir)?$")
+_OBJECT = re.compile(r"(files/md5/)?[0-9a-f]{2}/[0-9a-f]{30}(\.dir)?")
 
 
 def used_keys(cache: Cache, outputs: Iterable[Output]) -> set[str]:
@@ -41,28 +45,33 @@ def used_keys(cache: Cache, outputs: Iterable[Output]) -> set[str]:
 
 def unused(present: Iterable[str], used: set[str]) -> list[str]:
     """Pure: object keys present but not used (anything else is left alone)."""
-    return sorted(k for k in present if _OBJECT.match(k) and k not in used)
+    return sorted(k for k in present if _OBJECT.fullmatch(k) and k not in used)
 
 
 def cache_keys(root: Path) -> Iterator[str]:
-    """Object keys in a local cache (or local remote): both layouts."""
+    """Keys of the files in a local cache's prefix folders (both layouts).
+
+    Only real two-character folders are entered: a symlinked one leads outside the cache
+    (DVC does not follow it either) and a stray file of that name is no folder.
+    """
     for base, prefix in ((root / "files" / "md5", "files/md5/"), (root, "")):
         try:
-            dirs = os.listdir(base)
+            with os.scandir(base) as it:
+                dirs = [e.name for e in it if len(e.name) == 2 and e.is_dir(follow_symlinks=False)]
         except FileNotFoundError:
             continue
         for name in dirs:
-            if len(name) != 2:
-                continue
-            for obj in os.listdir(base / name):
-                yield f"{prefix}{name}/{obj}"
+            with os.scandir(base / name) as it:
+                yield from (f"{prefix}{name}/{e.name}" for e in it if not e.is_dir())
 
 
 def remove_local(root: Path, keys: Iterable[str]) -> int:
     count = 0
     for key in keys:
         path = root / key
-        os.chmod(path, 0o644)
+        if not path.is_symlink():  # a chmod would change the file the link points to
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(path, 0o644)
         path.unlink(missing_ok=True)
         count += 1
     return count

@@ -10,6 +10,7 @@ opened.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -168,6 +169,9 @@ def _s3(url: str, opts: dict[str, Any]) -> Storage:
             config["skip_signature"] = True
         if "ssl_verify" in opts and not _flag(opts["ssl_verify"]):
             client["allow_invalid_certificates"] = True
+        for dvc in ("connect_timeout", "read_timeout"):  # seconds, as botocore takes them
+            if opts.get(dvc) is not None:
+                client[dvc] = timedelta(seconds=float(opts[dvc]))
         config.setdefault("region", "us-east-1")
         store = S3Store(bucket, prefix=prefix or None, config=config, client_options=client)
         return ObstoreStorage(store, url)
@@ -197,6 +201,11 @@ def _s3fs(opts: dict[str, Any], **fs_kwargs: Any) -> Any:
         kwargs["client_kwargs"]["region_name"] = opts["region"]
     if "ssl_verify" in opts:
         kwargs["client_kwargs"]["verify"] = opts["ssl_verify"]
+    timeouts = {
+        k: float(opts[k]) for k in ("connect_timeout", "read_timeout") if opts.get(k) is not None
+    }
+    if timeouts:  # botocore's Config
+        kwargs["config_kwargs"] = timeouts
     extra = {
         "acl": "ACL",
         "sse": "ServerSideEncryption",

@@ -10,6 +10,7 @@ output directory (DVC does not check: spec E34-E36).
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -96,3 +97,22 @@ def _ancestors(relpaths: Iterable[str]) -> set[str]:
             found.add(parent)
             cut = rel.rfind("/", 0, cut)
     return found
+
+
+def case_collisions(relpaths: Iterable[str]) -> list[tuple[str, str]]:
+    """Pure: pairs of distinct names among the paths and their directories that a
+    case-insensitive filesystem takes for one (equal after NFC and case folding), e.g.
+    `A.txt`/`a.txt`, or `Sub`/`sub` for `Sub/x` and `sub/y`; sorted."""
+    first: dict[str, str] = {}
+    names: set[str] = set()
+    clashes: set[tuple[str, str]] = set()
+    for rel in relpaths:
+        name = rel
+        while name and name not in names:  # a name seen before had its parents seen too
+            names.add(name)
+            key = name.lower() if name.isascii() else unicodedata.normalize("NFC", name).casefold()
+            seen = first.setdefault(key, name)
+            if seen != name:
+                clashes.add((min(seen, name), max(seen, name)))
+            name = name.rpartition("/")[0]
+    return sorted(clashes)

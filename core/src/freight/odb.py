@@ -14,13 +14,31 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ObjectCorruptedError, ObjectNotFoundError
-from .fsutil import named, stream_copy, tmp_name, umask
+from .fsutil import named, stream_copy, tmp_name
 from .hashing import md5_bytes, md5_file
 from .layout import object_relpath
 from .tree import Tree, digest, parse
 
 OBJECT_MODE = 0o444
+SHARED_DIR_MODE = 0o2775  # `cache.shared = group` (spec §5.2)
 LIST_THRESHOLD = 512  # above this many oids, listing prefix dirs beats one stat each
+
+
+def _make_shared_dirs(path: str) -> None:
+    """Create `path` and its missing parents as DVC does for `cache.shared = group`:
+    mode 2775 whatever the umask (mkdir applies the umask and drops the setgid bit, so
+    each directory this process creates is chmodded; one another process created is
+    chmodded by that process)."""
+    missing = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            continue
+        os.chmod(directory, SHARED_DIR_MODE)
 
 
 class Cache:
@@ -28,7 +46,7 @@ class Cache:
 
     def __init__(self, root: Path, *, shared: bool = False) -> None:
         self.root = root
-        self._dir_mode = 0o2775 if shared else 0o777 & ~umask()
+        self._shared = shared
         self._trees: dict[str, Tree] = {}
         self._made: set[str] = set()
         #: objects this process downloaded and verified: a checkout right after a fetch
@@ -73,7 +91,10 @@ class Cache:
         directory mode: group-writable for a shared cache)."""
         parent = os.path.dirname(dest)
         if parent not in self._made:
-            os.makedirs(parent, mode=self._dir_mode, exist_ok=True)
+            if self._shared:
+                _make_shared_dirs(parent)
+            else:
+                os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
 
     def add_file(self, src: str, oid: str, *, legacy: bool = False, hardlink: bool = False) -> bool:

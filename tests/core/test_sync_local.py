@@ -182,3 +182,29 @@ def test_fetch_many_objects_within_a_low_open_file_limit(tmp_path: Path) -> None
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert result.ok and result.transferred == 601
+
+
+def test_a_big_file_pull_wrote_is_clean_for_status_without_hashing(tmp_path: Path) -> None:
+    """Bug (issue 14): `status` right after `pull` hashed a 1 GiB file again, because the
+    file was written within the state cache's racy margin of the moment its hash was saved.
+    A file freight writes now gets an mtime set back before it gets its name; a write by
+    anyone afterwards, even in the same instant and of the same size, is still seen."""
+    from freight.state import State
+
+    big = os.urandom(3 << 20)
+    remote = tmp_path / "remote"
+    repo = make(tmp_path / "src", {"big.bin": big, "small.txt": b"s\n"}, remote)
+    repo.add(["big.bin", "small.txt"])
+    assert repo.push().ok
+    repo.close()
+    other = clone(tmp_path / "src", tmp_path / "dest", remote)
+    assert other.pull().ok
+    other.close()
+    path = tmp_path / "dest" / "big.bin"
+    state = State(tmp_path / "dest" / ".dvc" / "tmp" / "freight" / "state.db")
+    assert state.get(str(path), os.stat(path)) == hashlib.md5(big).hexdigest()
+    state.close()
+    with open(path, "r+b") as stream:  # same size, right away
+        stream.write(b"X")
+    with Repo(tmp_path / "dest") as again:
+        assert not again.status().clean

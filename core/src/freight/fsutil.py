@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -79,9 +80,11 @@ def case_insensitive(directory: str | os.PathLike[str]) -> bool:
 
 
 def named(exc: OSError, path: str | os.PathLike[str]) -> OSError:
-    """`exc`, naming `path` if it names no file (a write to a descriptor names none), so
-    that a full disk reports where it is full."""
-    if exc.filename is not None:
+    """`exc`, naming `path` if it names no file (a write to a descriptor names none) or
+    only one of freight's temporaries (a random name that is gone by the time the user
+    reads it), so that a full disk or a read-only directory reports where it is."""
+    name = exc.filename
+    if name is not None and not is_tmp(os.path.basename(os.fsdecode(name))):
         return exc
     return OSError(exc.errno, exc.strerror, os.fspath(path))
 
@@ -101,11 +104,14 @@ def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.s
     """
     tmp = tmp_path(os.path.dirname(dest))
     digest = hashlib.md5() if md5 is not None else None
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except OSError as exc:  # a full or read-only directory: name the file, not its temporary
+        raise named(exc, dest) from exc
     try:
         try:
             stream_copy(src, fd, digest)
-            st = os.fstat(fd)
+            st = _settled(fd)
         except OSError as exc:
             raise named(exc, dest) from exc
         finally:
@@ -118,6 +124,31 @@ def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.s
             os.unlink(tmp)
         raise
     return st
+
+
+#: files at least this big get a settled mtime (`_settled`); re-hashing a smaller file
+#: costs less than the extra system call on every file of a checkout
+SETTLE_SIZE = 1 << 20
+#: how far back a settled mtime is set: twice the state cache's racy margin on
+#: filesystems with fine timestamps (`state._FINE_MARGIN`)
+SETTLE_BACK = 100_000_000
+
+
+def _settled(fd: int) -> os.stat_result:
+    """The stat of the file just written through `fd`, with its mtime moved a moment back
+    if it is big, so that the state cache can trust the hash of what freight wrote at once.
+
+    A hash is trusted only if the file's mtime is older than the hash by a margin (a write
+    by someone else within the same timestamp tick would keep the mtime: the racy-clean
+    rule). A big file that a checkout or pull wrote last would thus be hashed again by the
+    next `status`. Its mtime is set back before it gets its final name, while no one else
+    can have it open: any later write, by anyone, moves the mtime forward and is seen.
+    """
+    st = os.fstat(fd)
+    if st.st_size < SETTLE_SIZE:
+        return st
+    os.utime(fd, ns=(st.st_atime_ns, time.time_ns() - SETTLE_BACK))
+    return os.fstat(fd)
 
 
 COPY_CHUNK = 1 << 20

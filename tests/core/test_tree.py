@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from freight.errors import MetafileError
 from freight.tree import Tree, TreeEntry, digest, parse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FIXTURE_DIR = "dvc3/cache-objects/files/md5/87/14fefa0222e8235e08ac325e60105d.dir"
 
@@ -64,3 +66,28 @@ def test_corrupt_manifests_are_rejected(data: bytes) -> None:
 def test_extra_keys_in_entries_are_accepted() -> None:
     data = b'[{"md5": "' + b"0" * 32 + b'", "relpath": "a", "size": 3, "isexec": true}]'
     assert parse(data, "x").entries == (TreeEntry("a", "0" * 32),)
+
+
+_PARTS = st.sampled_from(["a", "b", ".", "..", "", "x\n", "\n", "c.txt", "\x00", " "])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(_PARTS, min_size=1, max_size=4).map("/".join), max_size=6))
+def test_the_fast_check_agrees_with_the_exact_one(relpaths: list[str]) -> None:
+    """`parse` checks all relpaths on one joined string; the entry-by-entry check is the
+    reference: both accept the same manifests (the same tree) and refuse the same."""
+    from freight.tree import _parse_slowly
+
+    items = [{"md5": "d41d8cd98f00b204e9800998ecf8427e", "relpath": r} for r in relpaths]
+    data = json.dumps(items).encode()
+    try:
+        expected: Tree | str = _parse_slowly(items, "x")
+    except MetafileError as exc:
+        expected = str(exc)
+    try:
+        got: Tree | str = parse(data, "x")
+    except MetafileError as exc:
+        got = str(exc)
+    assert type(got) is type(expected)
+    if isinstance(expected, Tree):
+        assert got == expected

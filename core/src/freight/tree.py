@@ -9,18 +9,21 @@ output directory (DVC does not check: spec E34-E36).
 
 from __future__ import annotations
 
+import itertools
 import json
+import operator
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import MetafileError
 from .hashing import md5_bytes
 
 
-@dataclass(frozen=True, slots=True)
-class TreeEntry:
-    """One file of a directory: its posix path relative to the directory and its md5."""
+class TreeEntry(NamedTuple):
+    """One file of a directory: its posix path relative to the directory and its md5 (a
+    named tuple: a manifest holds one per file, and a tuple is the cheapest to build)."""
 
     relpath: str
     md5: str
@@ -63,14 +66,67 @@ def check_relpath(relpath: object, where: str) -> str:
     return relpath
 
 
+#: what an unsafe relpath leaves in "\n" + "\n".join(relpaths) + "\n": an empty path or
+#: component, an absolute path, a "." or ".." component, a NUL
+_UNSAFE = (
+    "\n\n",
+    "//",
+    "/\n",
+    "\n/",
+    "\n./",
+    "/./",
+    "/.\n",
+    "\n.\n",
+    "\n../",
+    "/../",
+    "/..\n",
+    "\n..\n",
+    "\x00",
+)
+
+
 def parse(data: bytes, where: str) -> Tree:
-    """Parse `.dir` bytes; `where` names the object in error messages."""
+    """Parse `.dir` bytes; `where` names the object in error messages.
+
+    Hot for big directories (every push, fetch and status -c of one): the relpaths are
+    checked all at once on one joined string (every unsafe component is bounded by `/` or
+    a newline there), and only a manifest that looks unsafe there is checked path by path,
+    which names the bad entry (a name holding a newline may look unsafe: it is then
+    checked exactly).
+    """
     try:
         items = json.loads(data)
     except ValueError as exc:
         raise MetafileError(where, f"corrupted .dir object: {exc}") from None
     if not isinstance(items, list):
         raise MetafileError(where, "corrupted .dir object: not a JSON list")
+    try:
+        relpaths = [item["relpath"] for item in items]
+        md5s = [item["md5"] for item in items]
+    except (TypeError, KeyError):
+        relpaths = md5s = []  # a malformed entry: found and named below
+    if not relpaths or not _all_str(relpaths) or not _all_str(md5s):
+        return _parse_slowly(items, where)
+    joined = "\n" + "\n".join(relpaths) + "\n"
+    if any(bad in joined for bad in _UNSAFE):
+        return _parse_slowly(items, where)
+    entries = list(map(TreeEntry, relpaths, md5s))
+    if not all(map(operator.lt, relpaths, relpaths[1:])):  # DVC writes them sorted
+        entries.sort()  # by relpath: md5 decides only between duplicates, refused next
+        for a, b in itertools.pairwise(entries):
+            if a.relpath == b.relpath:
+                raise MetafileError(where, f"duplicate relpath {a.relpath!r}")
+        relpaths = [e.relpath for e in entries]
+    _refuse_clashes(relpaths, where)
+    return Tree(tuple(entries))
+
+
+def _all_str(values: list[object]) -> bool:
+    return all(type(v) is str for v in values)
+
+
+def _parse_slowly(items: list[object], where: str) -> Tree:
+    """`parse`, entry by entry: names the first bad entry."""
     entries: dict[str, TreeEntry] = {}
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("md5"), str):
@@ -79,10 +135,15 @@ def parse(data: bytes, where: str) -> Tree:
         if relpath in entries:
             raise MetafileError(where, f"duplicate relpath {relpath!r}")
         entries[relpath] = TreeEntry(relpath, item["md5"])
-    clash = _ancestors(entries).intersection(entries)
+    _refuse_clashes(entries, where)
+    return Tree.build(entries.values())
+
+
+def _refuse_clashes(relpaths: Iterable[str], where: str) -> None:
+    names = set(relpaths)
+    clash = _ancestors(names).intersection(names)
     if clash:
         raise MetafileError(where, f"relpath {min(clash)!r} is both a file and a directory")
-    return Tree.build(entries.values())
 
 
 def _ancestors(relpaths: Iterable[str]) -> set[str]:

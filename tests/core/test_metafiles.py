@@ -183,9 +183,9 @@ TRICKY = [
 
 def _libyaml(text: str) -> object:
     import yaml
-    from freight.metafiles import _Loader
+    from freight.libyaml import Loader
 
-    return yaml.load(text, Loader=_Loader)
+    return yaml.load(text, Loader=Loader)
 
 
 def _agrees(text: str) -> bool:

@@ -47,7 +47,7 @@ class Unsupported(Exception):  # a signal to fall back, not an error
 
 
 def _plain(text: str) -> Any:
-    """The value of a plain scalar by the YAML 1.2 core schema (as `metafiles._Loader`)."""
+    """The value of a plain scalar by the YAML 1.2 core schema (as `libyaml.Loader`)."""
     if text in _CONSTANTS:
         return _CONSTANTS[text]
     if text[0] in _NUMERIC_START:

@@ -27,15 +27,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, urlsplit
-
-from configobj import ConfigObj, ConfigObjError
 
 from . import config_schema as schema
 from .config_schema import Kind
 from .errors import ConfigError, RemoteNotFoundError, redact_url
 from .fsutil import atomic_write
+
+if TYPE_CHECKING:  # configobj is imported where a file is read or written
+    from configobj import ConfigObj
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ def _parse(text: str) -> tuple[ConfigObj | None, str]:
     """configobj's reading of `text`, or its problem without the offending line's text
     (configobj quotes the line, which may hold a secret). The error is raised by the
     caller, outside this handler, so that no exception carrying the line is chained."""
+    from configobj import ConfigObj, ConfigObjError
+
     try:
         return ConfigObj(io.StringIO(text), interpolation=False, list_values=True), ""
     except ConfigObjError as exc:
@@ -470,6 +473,8 @@ def _ordered(sections: list[str]) -> list[str]:
 
 def serialize(data: Mapping[str, Mapping[str, Any]]) -> bytes:
     """Bytes of a level file as DVC (configobj) writes them; empty config -> empty file."""
+    from configobj import ConfigObj
+
     conf = ConfigObj(interpolation=False, indent_type="    ")
     for section in _ordered(list(data)):
         values = data[section]

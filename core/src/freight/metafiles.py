@@ -12,13 +12,10 @@ from __future__ import annotations
 import io
 import json
 import posixpath
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from . import blockyaml
 from .errors import MetafileError
@@ -28,35 +25,6 @@ from .stages import VarsReader, dep_path, join, resolve_stages
 from .tree import Tree, TreeEntry, check_relpath, digest, parse
 
 HASH_KEYS = ("md5", "size", "nfiles", "isexec", "hash")
-
-
-class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
-    """libyaml loader that resolves plain scalars by the YAML 1.2 core schema."""
-
-
-_Loader.yaml_implicit_resolvers = {}  # drop YAML 1.1's rules (yes/no booleans, octals, ...)
-
-for _tag, _regexp, _first in (
-    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("null", r"^(?:~|null|Null|NULL|)$", "~nN"),
-    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    (
-        "float",
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+0123456789.",
-    ),
-):
-    _Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_regexp), list(_first))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
-
-
-def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    text = str(loader.construct_scalar(node))
-    return int(text, 0) if text[:2] in ("0o", "0x") else int(text, 10)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def _rt_yaml() -> Any:
@@ -84,13 +52,9 @@ def load_yaml(source: Path | bytes, where: str) -> Any:
         try:
             return blockyaml.parse(data.decode("utf-8"))
         except (blockyaml.Unsupported, UnicodeDecodeError):
-            return yaml.load(data, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        raise MetafileError(where, f"malformed YAML: {line}{exc.problem}") from None
-    except yaml.YAMLError as exc:  # e.g. a control character: its first line says which
-        raise MetafileError(where, f"malformed YAML: {exc}".splitlines()[0]) from None
+            from . import libyaml  # PyYAML loads only for the YAML blockyaml leaves
+
+            return libyaml.load(data, where)
     except UnicodeDecodeError as exc:
         raise MetafileError(where, f"not UTF-8: {exc.reason}") from None
 

@@ -15,16 +15,14 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from . import gc, history, imports, scm, sharding, sync, versioning
-from .adding import Adder
+# What opening a repository and `status` need is imported here; each other verb imports
+# its modules when called, so `import freight; freight.Repo` stays cheap (see `freight.cli`).
+from . import scm, versioning
 from .callbacks import DEFAULT_CALLBACK, Callback
-from .catalog import Catalog
-from .catalog import build as build_catalog
-from .checkout import Planner, apply
 from .collect import WORKSPACE, Scope, Selection, find_outputs, repo_relpath, select
-from .config import Config, RemoteConfig, load_config
+from .config import load_config
 from .errors import (
     ConfigError,
     GitError,
@@ -33,19 +31,11 @@ from .errors import (
     UnsavedChangesError,
     disk_errors,
 )
-from .fsutil import stale_temporaries
 from .ignore import root_rules
-from .inventory import RemoteIndex
 from .layout import DVC_DIR, TMP_DIR, find_root
 from .lineage import at_remote, stamp_result
-from .links import Linker
-from .lock import repo_lock
-from .metafiles import read_dvcfile
 from .model import Output
 from .odb import Cache
-from .plans import TransferPlan
-from .remotes import open_storage, open_versioned, probe
-from .repo_init import init_repo
 from .results import (
     AddResult,
     ArtifactRef,
@@ -57,8 +47,14 @@ from .results import (
 )
 from .state import State
 from .status import output_status
-from .sync import Remote
-from .versioning import VersionedRemote
+
+if TYPE_CHECKING:
+    from . import imports
+    from .catalog import Catalog
+    from .config import Config, RemoteConfig
+    from .plans import TransferPlan
+    from .sync import Remote
+    from .versioning import VersionedRemote
 
 StrPath = str | os.PathLike[str]
 
@@ -92,6 +88,8 @@ class Repo:
     @classmethod
     def init(cls, path: StrPath = ".", *, no_scm: bool = False, force: bool = False) -> Repo:
         """Create the `.dvc/` layout DVC creates (spec §1.1-1.2) and open the repository."""
+        from .repo_init import init_repo
+
         init_repo(Path(path).absolute(), no_scm=no_scm, force=force)
         return cls(path)
 
@@ -117,6 +115,8 @@ class Repo:
         """Reach the remote `remote` (or the default) without changing it, as a connection
         test; returns its name. Raises RemoteError when it is unreachable or refuses the
         credentials, ConfigError when it is not configured or freight cannot use it."""
+        from .remotes import probe
+
         config = self.config.remote(remote)
         probe(config)
         return config.name
@@ -124,13 +124,17 @@ class Repo:
     def catalog(self) -> Catalog:
         """Every output and stage, and the graph linking them, from the metafiles alone
         (no data read, nothing hashed, no Git, no network): see `freight.catalog`."""
-        return build_catalog(self.root)
+        from .catalog import build
+
+        return build(self.root)
 
     def _outputs(self, scope: Scope) -> list[Output]:
         """The workspace's outputs, then those only Git revisions in `scope` declare."""
         outputs = self.outputs()
         if not scope.history:
             return outputs
+        from . import history
+
         git_root = scm.git_root(self.root)
         if git_root is None:
             raise GitError(f"'{self.root}' is not in a Git repository: no revisions to read")
@@ -160,6 +164,8 @@ class Repo:
 
     @contextlib.contextmanager
     def _lock(self, *, shared: bool = False) -> Iterator[None]:
+        from .lock import repo_lock
+
         with repo_lock(self.tmp_dir / "lock", shared=shared), disk_errors():
             yield
 
@@ -171,6 +177,8 @@ class Repo:
         self, targets: Sequence[StrPath], *, callback: Callback = DEFAULT_CALLBACK
     ) -> AddResult:
         """Hash `targets`, store them in the cache and write their `.dvc` files."""
+        from .adding import Adder
+
         with self._lock():
             adder = Adder(
                 self.root,
@@ -211,6 +219,9 @@ class Repo:
     def _checkout(
         self, selections: list[Selection], force: bool, relink: bool, callback: Callback
     ) -> CheckoutResult:
+        from .checkout import Planner, apply
+        from .links import Linker
+
         planner = Planner(self.root, self.cache, self.state, root_rules(self.root), jobs=self.jobs)
         chosen = [s for s in selections if s.output.cache and s.output.oid]
         plans = [planner.plan(s.output, s.subpath, relink=relink) for s in chosen]
@@ -240,12 +251,17 @@ class Repo:
 
     def _source(self, out: Output) -> imports.Import | None:
         """The source of an import-url output (they are never pushed, so `push: false`)."""
+        from . import imports
+
         if out.push or out.stage is not None:
             return None
         return imports.read_import(self.root / out.metafile, out.metafile)
 
     def _open_versioned(self, name: str | None, jobs: int | None) -> VersionedRemote | None:
         """The remote `name` if it is version-aware (or a worktree remote), else None."""
+        from .remotes import open_versioned
+        from .versioning import VersionedRemote
+
         config = self.config.remote(name)
         if not config.version_aware:
             return None
@@ -255,6 +271,10 @@ class Repo:
         )
 
     def _open_remote(self, name: str | None, jobs: int | None) -> Remote:
+        from .inventory import RemoteIndex
+        from .remotes import open_storage
+        from .sync import Remote
+
         config = self.config.remote(name)
         storage = open_storage(config)
         index = RemoteIndex(self.tmp_dir, storage.url)
@@ -283,6 +303,8 @@ class Repo:
         scope: Scope,
         callback: Callback,
     ) -> TransferResult:
+        from . import imports, sync
+
         run = sync.push if direction == "push" else sync.fetch
         configured = self._remote_config(remote)
         if scope.history and configured is not None and configured.version_aware:
@@ -392,6 +414,8 @@ class Repo:
         """What `push`/`fetch` of `targets` must move, split into `shards` parts balanced by
         bytes and object count; see `freight.plans` for the shard dicts and
         `freight.sharding` for the rules. A fetch plan downloads the `.dir`s it needs."""
+        from . import sharding
+
         with self._lock(shared=True):
             return sharding.make_plan(
                 self, direction, targets, remote=remote, shards=shards, jobs=jobs, callback=callback
@@ -407,6 +431,8 @@ class Repo:
         remote: str | None,
         scope: Scope,
     ) -> TransferResult:
+        from . import sharding
+
         if targets is not None or remote is not None or scope != WORKSPACE:
             raise PlanError("a shard carries its own targets and remote: pass shard= alone")
         with self._lock(shared=True):  # shards run side by side; DVC and push wait
@@ -529,6 +555,9 @@ class Repo:
         callback: Callback,
     ) -> TransferResult:
         """Snapshot `url` into the cache and (if all of it arrived) write its import stage."""
+        from . import imports
+        from .metafiles import read_dvcfile
+
         storage = imports.open_source(url, fs_config)
         is_dir, files, failed = imports.snapshot(
             storage, self.cache, jobs or storage.jobs, callback
@@ -554,6 +583,8 @@ class Repo:
         with_deps: bool = False,
     ) -> CloudStatusResult:
         """Cache vs remote, like `dvc status -c`; the scope flags are those of `push`."""
+        from . import sync
+
         scope = Scope(all_branches, all_tags, all_commits, recursive, with_deps)
         groups = self._by_remote(self._select(targets, scope), remote, pushing=True)
         changes: dict[str, str] = {}
@@ -586,6 +617,9 @@ class Repo:
         """Remove objects that no output of the workspace (nor of the Git revisions the
         flags select) references; with `cloud`, from the remote too. The caller is
         responsible for asking the user first."""
+        from . import gc
+        from .fsutil import stale_temporaries
+
         with self._lock():
             kept = self._outputs(Scope(all_branches, all_tags, all_commits))
             used = gc.used_keys(self.cache, kept)

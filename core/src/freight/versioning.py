@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .callbacks import Callback, add_bytes
 from .collect import Selection
@@ -33,10 +34,10 @@ from .metafiles import record_versions
 from .model import FileMeta, Output, Version
 from .odb import Cache
 from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
-from .storage import run_each
-from .storage.versioned import Stamp, VersionedStorage
-from .transfer import CacheSink, Obj
 from .tree import Tree, TreeEntry
+
+if TYPE_CHECKING:  # the transfer machinery is imported where data moves, not by `status`
+    from .storage.versioned import Stamp, VersionedStorage
 
 
 @dataclass
@@ -143,6 +144,8 @@ def push(
     selections: Sequence[Selection],
     callback: Callback,
 ) -> TransferResult:
+    from .storage import run_each
+
     storage = remote.storage
     storage.check_versioning()
     failed: list[Failure] = []
@@ -248,6 +251,8 @@ def _record(
 
 def _prune(remote: VersionedRemote, outputs: Sequence[Output], bad: set[str]) -> list[Failure]:
     """Worktree push: delete remote files of pushed directories the workspace dropped."""
+    from .storage import run_each
+
     failures: list[Failure] = []
     for out in outputs:
         if not out.is_dir or out.files is None or any(b.startswith(out.path + "/") for b in bad):
@@ -274,6 +279,9 @@ def fetch(
     cache: Cache, remote: VersionedRemote, selections: Sequence[Selection], callback: Callback
 ) -> TransferResult:
     """Download the recorded versions the cache lacks, each verified against its md5."""
+    from .storage import run_each
+    from .transfer import CacheSink, Obj
+
     missing: list[Failure] = []
     todo: list[tuple[Item, str]] = []
     total = 0
@@ -405,6 +413,8 @@ def update(
     downloaded; new bytes are hashed while they stream into the cache. The metafile is
     rewritten atomically; the caller checks the workspace out afterwards.
     """
+    from .storage import run_each
+
     storage = remote.storage
     storage.check_versioning()
     keys = storage.list(out.path) if out.is_dir else [out.path]
@@ -477,6 +487,8 @@ def download_version(
     storage: VersionedStorage, cache: Cache, key: str, version_id: str
 ) -> tuple[str, int]:
     """Stream one version into the cache, hashing it on the way: (md5, size)."""
+    from .transfer import CacheSink
+
     sink = CacheSink(str(cache.root / "download.part"), cache)
     try:
         storage.get(key, version_id, sink)
@@ -506,6 +518,8 @@ def _current(cache: Cache, out: Output, files: list[FileMeta]) -> Output:
 
 def _run(remote: VersionedRemote, keys: Sequence[str], work: Callable[[str], None]) -> None:
     """Run `work` per key in parallel; the first failure is raised."""
+    from .storage import run_each
+
     failures: list[BaseException] = []
     run_each(
         keys,

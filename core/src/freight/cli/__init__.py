@@ -3,6 +3,10 @@
 This is the only module that prints or draws progress bars. Errors derived from
 `FreightError` are printed as one `ERROR: ...` line (no traceback) and turned into DVC's
 exit codes.
+
+Start-up is kept short: building the parser imports only argparse and the command modules,
+whose handlers import `freight.Repo` (YAML, config, transfers) when they run, and
+`--version` answers before any parser is built.
 """
 
 from __future__ import annotations
@@ -11,11 +15,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..errors import ConfigError, DiskError, FreightError
-from . import config_cmds, data_cmds
-
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import config_cmds, data_cmds
+
     parser = argparse.ArgumentParser(
         prog="freight",
         description="Move DVC-versioned data between a workspace and remote storage.",
@@ -27,17 +30,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_version() -> int:
+    from .. import __version__
+
+    print(__version__)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv in (["--version"], ["-V"]):
+        return _print_version()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        from .. import __version__
-
-        print(__version__)
-        return 0
+        return _print_version()
     if not getattr(args, "func", None):
         parser.print_help()
         return 254
+
+    from ..errors import ConfigError, DiskError, FreightError
+
     try:
         return int(args.func(args))
     except FreightError as exc:

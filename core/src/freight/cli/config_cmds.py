@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import config as cfg
 from ..errors import ConfigError, NotARepoError, redact_url
-from ..layout import DVC_DIR, find_root
+
+if TYPE_CHECKING:  # each command imports what it needs when it runs: see `freight.cli`
+    from pathlib import Path
 
 
 def _dvc_dir(required: bool) -> Path | None:
+    from ..layout import DVC_DIR, find_root
+
     try:
         return find_root() / DVC_DIR
     except NotARepoError:
@@ -32,6 +34,10 @@ def _level(args: argparse.Namespace) -> str:
 
 def _store_path(value: str, level: str, dvc_dir: Path | None) -> str:
     """A CLI path (relative to cwd) as DVC stores it: relative to the config's directory."""
+    from pathlib import Path
+
+    from .. import config as cfg
+
     if cfg._URL.match(value) or os.path.isabs(value):
         return value
     base = cfg.config_path(level, dvc_dir).parent
@@ -49,11 +55,15 @@ def _parse_name(name: str) -> tuple[str, str]:
 
 
 def _dotted(section: str, key: str) -> str:
+    from .. import config as cfg
+
     match = cfg._NAMED.match(section)
     return f"{match.group(1)}.{match.group(2)}.{key}" if match else f"{section}.{key}"
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from .. import config as cfg
+
     dvc_dir = _dvc_dir(required=args.level in (None, "repo", "local"))
     if args.list:
         return _list(args, dvc_dir)
@@ -88,6 +98,8 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace, dvc_dir: Path | None) -> int:
+    from .. import config as cfg
+
     levels = (
         [args.level]
         if args.level
@@ -104,6 +116,8 @@ def _list(args: argparse.Namespace, dvc_dir: Path | None) -> int:
 
 
 def cmd_remote_add(args: argparse.Namespace) -> int:
+    from .. import config as cfg
+
     level = _level(args)
     dvc_dir = _dvc_dir(required=level in ("repo", "local"))
     name = args.name.lower()
@@ -122,11 +136,15 @@ def cmd_remote_add(args: argparse.Namespace) -> int:
 
 
 def _existing(name: str, level: str, dvc_dir: Path | None) -> None:
+    from .. import config as cfg
+
     if name not in cfg.load_config(dvc_dir, upto=level).remotes:
         raise ConfigError(f"config file error: remote '{name}' doesn't exist.")
 
 
 def cmd_remote_modify(args: argparse.Namespace) -> int:
+    from .. import config as cfg
+
     level = _level(args)
     dvc_dir = _dvc_dir(required=level in ("repo", "local"))
     name = args.name.lower()
@@ -148,6 +166,8 @@ def cmd_remote_modify(args: argparse.Namespace) -> int:
 
 
 def cmd_remote_default(args: argparse.Namespace) -> int:
+    from .. import config as cfg
+
     level = _level(args)
     dvc_dir = _dvc_dir(required=level in ("repo", "local"))
     data = cfg.read_level(level, dvc_dir)
@@ -168,6 +188,8 @@ def cmd_remote_default(args: argparse.Namespace) -> int:
 
 
 def cmd_remote_list(args: argparse.Namespace) -> int:
+    from .. import config as cfg
+
     dvc_dir = _dvc_dir(required=args.level in (None, "repo", "local"))
     config = cfg.load_config(dvc_dir, upto=args.level or "local")
     for name, remote in config.remotes.items():
@@ -177,10 +199,14 @@ def cmd_remote_list(args: argparse.Namespace) -> int:
 
 
 def _other_levels(dvc_dir: Path | None) -> list[str]:
+    from .. import config as cfg
+
     return [lv for lv in cfg.LEVELS if dvc_dir is not None or lv in ("system", "global")]
 
 
 def cmd_remote_remove(args: argparse.Namespace) -> int:
+    from .. import config as cfg
+
     level = _level(args)
     dvc_dir = _dvc_dir(required=level in ("repo", "local"))
     name = args.name.lower()
@@ -198,6 +224,8 @@ def cmd_remote_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_remote_rename(args: argparse.Namespace) -> int:
+    from .. import config as cfg
+
     level = _level(args)
     dvc_dir = _dvc_dir(required=level in ("repo", "local"))
     old, new = args.name.lower(), args.new.lower()

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shlex
 import sys
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..callbacks import Callback
-from ..repo import Repo
-from ..results import CheckoutResult, CloudStatusResult, StatusResult, TransferResult
+
+if TYPE_CHECKING:  # each command imports what it needs when it runs: see `freight.cli`
+    from ..results import CheckoutResult, CloudStatusResult, StatusResult, TransferResult
 
 
 class TqdmCallback(Callback):
@@ -47,6 +46,8 @@ def _targets(targets: list[str]) -> list[str]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from ..repo import Repo
+
     Repo.init(".", no_scm=args.no_scm, force=args.force).close()
     if not args.quiet:
         print("Initialized DVC repository.\n")
@@ -55,6 +56,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    import shlex
+
+    from ..repo import Repo
+
     with Repo() as repo:
         result = repo.add(_targets(args.targets), callback=_progress("file"))
         tracked = repo.scm_root is not None
@@ -89,6 +94,8 @@ def checkout_summary(result: CheckoutResult) -> str:
 
 
 def cmd_checkout(args: argparse.Namespace) -> int:
+    from ..repo import Repo
+
     with Repo() as repo:
         result = repo.checkout(
             _targets(args.targets) or None,
@@ -176,6 +183,8 @@ def _report(args: argparse.Namespace, text: str) -> None:
 
 def cmd_transfer(args: argparse.Namespace) -> int:
     """`push` or `fetch` (args.verb)."""
+    from ..repo import Repo
+
     with Repo() as repo:
         run = repo.push if args.verb == "push" else repo.fetch
         result = run(
@@ -194,6 +203,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    from ..repo import Repo
+
     with Repo() as repo:
         result = repo.pull(
             _targets(args.targets) or None,
@@ -229,6 +240,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_import_url(args: argparse.Namespace) -> int:
+    from ..repo import Repo
+
     config = {}
     for item in args.fs_config or []:
         key, sep, value = item.partition("=")
@@ -256,6 +269,8 @@ def cmd_import_url(args: argparse.Namespace) -> int:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
+    from ..repo import Repo
+
     with Repo() as repo:
         result = repo.update(
             _targets(args.targets),
@@ -283,6 +298,8 @@ def print_cloud_status(result: CloudStatusResult) -> None:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
+    from ..repo import Repo
+
     if not (args.workspace or args.all_branches or args.all_tags or args.all_commits):
         print(
             "ERROR: gc needs a scope: use `-w/--workspace` to keep what the workspace uses "
@@ -331,6 +348,10 @@ def print_status(result: StatusResult) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from ..repo import Repo
+
     if args.cloud or args.remote:
         with Repo() as repo:
             cloud = repo.cloud_status(

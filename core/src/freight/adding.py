@@ -150,10 +150,13 @@ class Adder:
 
         def one(item: tuple[FileInfo, str | None]) -> tuple[str, bool]:
             info, md5 = item
-            if md5 is None and not hardlink:
+            # a symlink's target (maybe outside the repository) is copied: hard-linking it
+            # would make that file the cache object, read-only (DVC 3.67.1 does so)
+            link = hardlink and not os.path.islink(info.path)
+            if md5 is None and not link:
                 return self.cache.ingest(info.path)
             md5 = md5 or md5_file(info.path)
-            return md5, self.cache.add_file(info.path, md5, hardlink=hardlink)
+            return md5, self.cache.add_file(info.path, md5, hardlink=link)
 
         jobs = io_jobs(sum(f.st.st_size for f in files), len(files), self.jobs)
         done = map_batched(

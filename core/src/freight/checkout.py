@@ -247,11 +247,17 @@ class _Applier:
                 os.makedirs(root / parent, exist_ok=True)
 
     def materialise(self, plan: OutputPlan) -> list[Failure]:
+        """Create the files of `plan`; failures are collected per file, except an error
+        every other file would hit too (a full disk, a read-only directory, no descriptor
+        left): the files not yet begun are skipped and that one error is raised."""
         out = plan.output
         base, isexec = str(self.root), out.isexec and not out.is_dir
+        fatal: list[DiskError] = []
 
         def one(item: tuple[str, str]) -> Failure | None:
             path, oid = item
+            if fatal:
+                return Failure(path, oid, "DiskError", f"not checked out: {fatal[0]}")
             src, dest = self.cache.fspath(oid, legacy=out.legacy), f"{base}/{path}"
             try:
                 trusted = out.legacy or oid in self.cache.verified
@@ -262,13 +268,18 @@ class _Applier:
             except FreightError as exc:
                 return Failure.of(path, oid, exc)
             except OSError as exc:  # e.g. a full disk: name the file and the remedy
-                return Failure.of(path, oid, DiskError.of(named(exc, dest)))
+                err = DiskError.of(named(exc, dest))
+                if err.stops_run and not fatal:
+                    fatal.append(err.about(path))
+                return Failure.of(path, oid, err)
             return None
 
         sample = plan.create[:64]
         size = sum(_size(self.cache.fspath(oid, legacy=out.legacy)) for _, oid in sample)
         threads = io_jobs(size, len(sample), self.jobs)
         done = map_batched(one, plan.create, jobs=threads, progress=self.progress)
+        if fatal:
+            raise fatal[0]
         return [f for f in done if f is not None]
 
 

@@ -126,6 +126,19 @@ class DiskError(FreightError, OSError):
     def __str__(self) -> str:  # OSError's would prefix "[Errno N]" once errno is set
         return str(self.args[0]) if self.args else ""
 
+    @property
+    def stops_run(self) -> bool:
+        """Whether every other file of the run would fail the same way (the disk is full,
+        the filesystem read-only, no file descriptor left): a batch stops at the first one
+        and reports it alone, instead of one line per remaining file."""
+        return self.errno in _SYSTEMIC
+
+    def about(self, what: str) -> DiskError:
+        """This error with `what` (the item that failed) in front of its message."""
+        err = DiskError(f"{what}: {self}")
+        err.errno, err.filename = self.errno, self.filename
+        return err
+
 
 _REMEDIES = {
     errno.ENOSPC: " (free some space, then run the command again)",
@@ -136,6 +149,9 @@ _REMEDIES = {
     errno.EROFS: " (the filesystem is read-only)",
     errno.EFBIG: " (the file-size limit was reached: see `ulimit -f`)",
 }
+_SYSTEMIC = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE, errno.EROFS, errno.EACCES, errno.EPERM}
+)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import ObjectCorruptedError
+from .errors import ObjectCorruptedError, PathError
 
 #: every temporary file freight creates is named `.freight-<random>.tmp`, next to its final
 #: name (a rename within one directory is atomic): a killed run's leftovers are recognisable,
@@ -79,6 +79,34 @@ def case_insensitive(directory: str | os.PathLike[str]) -> bool:
         os.unlink(probe)
 
 
+def refuse_symlinked_folders(root: str, folder: str) -> None:
+    """Raise PathError if a folder from below `root` down to `folder` is a symlink.
+
+    Objects are written only into real folders of a cache or local remote: a symlinked
+    `files/`, `files/md5/` or prefix folder may lead anywhere, and gc does not enter one.
+    `root` itself may be a symlink (a cache or remote moved to another disk).
+    """
+    rel = os.path.relpath(folder, root)
+    if rel == "." or rel.startswith(".."):
+        return
+    path = root
+    for part in rel.split(os.sep):
+        path = os.path.join(path, part)
+        if os.path.islink(path):
+            raise PathError(
+                f"'{path}' is a symlink (to '{os.readlink(path)}'): objects are written only "
+                "into real folders, never through a link; replace it by a folder"
+            )
+
+
+def drop_tmp(path: str | os.PathLike[str]) -> None:
+    """Remove a temporary file if it is there, quietly: this runs while an error is being
+    handled, and must not replace it (on a read-only filesystem even removing a file that
+    is not there fails, with EROFS)."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
 def named(exc: OSError, path: str | os.PathLike[str]) -> OSError:
     """`exc`, naming `path` if it names no file (a write to a descriptor names none) or
     only one of freight's temporaries (a random name that is gone by the time the user
@@ -118,10 +146,12 @@ def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.s
             os.close(fd)
         if digest is not None and digest.hexdigest() != md5:
             raise ObjectCorruptedError(md5 or "", digest.hexdigest(), src)
-        os.replace(tmp, dest)
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:  # e.g. a folder where the file goes: name it, not the temporary
+            raise named(exc, dest) from exc
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        drop_tmp(tmp)
         raise
     return st
 
@@ -223,7 +253,7 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        drop_tmp(tmp)
         raise
 
 

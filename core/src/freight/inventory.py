@@ -17,13 +17,17 @@ workspace is, even when the cache is shared over the network.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
+import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 
+from .errors import DiskError
 from .storage import Storage
 
 PAGE_SIZE = 1000
@@ -89,47 +93,86 @@ def _retrying(work: Callable[[], object], deadline: float) -> None:
             time.sleep(0.05)
 
 
+#: sqlite's result codes for a database it cannot write, as the errno a DiskError names
+_SQLITE_ERRNOS = {"SQLITE_FULL": errno.ENOSPC, "SQLITE_READONLY": errno.EROFS}
+
+
+def _disk_error(exc: sqlite3.Error, path: Path) -> DiskError:
+    """A one-line DiskError naming the index file, for an sqlite error: its errno from the
+    result code or, when sqlite only says it cannot open the file, from opening it here."""
+    name = getattr(exc, "sqlite_errorname", "")
+    code = _SQLITE_ERRNOS.get(name)
+    if code is None and name.startswith("SQLITE_CANTOPEN"):
+        try:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+        except OSError as opened:
+            return DiskError.of(opened)
+        # it opens here: sqlite's other files failed (`-wal`, `-shm`: one more descriptor)
+        return DiskError(
+            f"{exc}: '{path}' (check the open-file limit (`ulimit -n`), and the free space "
+            "and permissions of that directory)"
+        )
+    return DiskError.of(OSError(code, str(exc), str(path)))
+
+
 class RemoteIndex:
-    """Object keys known to be on one remote (identified by its URL)."""
+    """Object keys known to be on one remote (identified by its URL). An index that
+    cannot be opened, read or written fails the command with a DiskError naming it: it is
+    never skipped, since one that missed a removal would claim objects the remote lacks."""
 
     def __init__(self, tmp_dir: Path, url: str) -> None:
-        path = tmp_dir / "freight" / "remotes" / f"{index_token(url)}.db"
+        self._path = path = tmp_dir / "freight" / "remotes" / f"{index_token(url)}.db"
         path.parent.mkdir(parents=True, exist_ok=True)
-        # autocommit: transactions are explicit (`_write`), reads take no lasting lock
-        self._conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
-        deadline = time.monotonic() + BUSY_TIMEOUT
-        _retrying(lambda: self._conn.execute("PRAGMA journal_mode=WAL"), deadline)
-        _retrying(lambda: self._conn.execute("PRAGMA synchronous=NORMAL"), deadline)
-        _retrying(
-            lambda: self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY) WITHOUT ROWID"
-            ),
-            deadline,
-        )
+        with self._errors():
+            # autocommit: transactions are explicit (`_write`), reads take no lasting lock
+            self._conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            try:
+                deadline = time.monotonic() + BUSY_TIMEOUT
+                _retrying(lambda: self._conn.execute("PRAGMA journal_mode=WAL"), deadline)
+                _retrying(lambda: self._conn.execute("PRAGMA synchronous=NORMAL"), deadline)
+                _retrying(
+                    lambda: self._conn.execute(
+                        "CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY) WITHOUT ROWID"
+                    ),
+                    deadline,
+                )
+            except BaseException:
+                self._conn.close()
+                raise
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _disk_error(exc, self._path) from exc
 
     def _write(self, sql: str, rows: Iterable[tuple[str, ...]]) -> None:
         rows = list(rows)
         if not rows and "?" in sql:
             return
-        self._conn.execute("BEGIN IMMEDIATE")  # waits up to BUSY_TIMEOUT for other writers
-        try:
-            if "?" in sql:
-                self._conn.executemany(sql, rows)
-            else:
-                self._conn.execute(sql)
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self._errors():
+            self._conn.execute("BEGIN IMMEDIATE")  # waits up to BUSY_TIMEOUT for other writers
+            try:
+                if "?" in sql:
+                    self._conn.executemany(sql, rows)
+                else:
+                    self._conn.execute(sql)
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):  # a full disk may refuse this too
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def known(self, keys: Iterable[str]) -> set[str]:
         keys = list(keys)
         found: set[str] = set()
-        for i in range(0, len(keys), 500):
-            batch = keys[i : i + 500]
-            marks = ",".join("?" * len(batch))
-            rows = self._conn.execute(f"SELECT key FROM objects WHERE key IN ({marks})", batch)
-            found.update(row[0] for row in rows)
+        with self._errors():
+            for i in range(0, len(keys), 500):
+                batch = keys[i : i + 500]
+                marks = ",".join("?" * len(batch))
+                rows = self._conn.execute(f"SELECT key FROM objects WHERE key IN ({marks})", batch)
+                found.update(row[0] for row in rows)
         return found
 
     def add(self, keys: Iterable[str]) -> None:

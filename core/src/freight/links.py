@@ -9,7 +9,6 @@ hashed while they are written, so a corrupt cache object never reaches the works
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
@@ -18,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import LinkError
-from .fsutil import copy_into, tmp_path, umask
+from .fsutil import copy_into, drop_tmp, tmp_path, umask
 
 LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
 _FALLBACK_ERRNOS = frozenset(
@@ -92,8 +91,7 @@ class Linker:
                 os.symlink(os.path.abspath(src), tmp)
             os.replace(tmp, dest)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            drop_tmp(tmp)
             raise
         return os.stat(dest)
 

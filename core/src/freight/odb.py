@@ -14,7 +14,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ObjectCorruptedError, ObjectNotFoundError
-from .fsutil import named, stream_copy, tmp_name
+from .fsutil import (
+    drop_tmp,
+    named,
+    refuse_symlinked_folders,
+    stream_copy,
+    tmp_name,
+    tmp_path,
+)
 from .hashing import md5_bytes, md5_file
 from .layout import object_relpath
 from .tree import Tree, digest, parse
@@ -54,6 +61,7 @@ class Cache:
         self.verified: set[str] = set()
         self._new_root = str(root / "files" / "md5")
         self._legacy_root = str(root)
+        self._ingest_probe = f"{root}/x"  # make_parent of it creates the root
 
     def fspath(self, oid: str, *, legacy: bool = False) -> str:
         """`path()` as a string, without pathlib's cost (hot loops call this per file)."""
@@ -88,9 +96,10 @@ class Cache:
 
     def make_parent(self, dest: str) -> None:
         """Create the directory of object path `dest` (once per process, with the cache's
-        directory mode: group-writable for a shared cache)."""
+        directory mode: group-writable for a shared cache); never a symlinked one."""
         parent = os.path.dirname(dest)
         if parent not in self._made:
+            refuse_symlinked_folders(self._legacy_root, parent)
             if self._shared:
                 _make_shared_dirs(parent)
             else:
@@ -115,7 +124,7 @@ class Cache:
             os.chmod(tmp, OBJECT_MODE)
             os.replace(tmp, dest)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            drop_tmp(tmp)
             raise
         return True
 
@@ -124,11 +133,15 @@ class Cache:
 
         Returns its md5 and whether the object was new.
         """
-        self._prepare(self.root / "x")
-        tmp = tmp_name(self.root / "x")
+        if self._legacy_root not in self._made:  # plain strings here: a hot loop of `add`
+            self.make_parent(self._ingest_probe)  # creates the cache root
+        tmp = tmp_path(self._legacy_root)
         digest = hashlib.md5()
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OBJECT_MODE)
+            except OSError as exc:  # name the cache, not a temporary
+                raise named(exc, self.root) from exc
             try:
                 stream_copy(src, fd, digest)
             except OSError as exc:
@@ -136,14 +149,14 @@ class Cache:
             finally:
                 os.close(fd)
             oid = digest.hexdigest()
-            dest = self.path(oid)
-            if dest.exists():
-                tmp.unlink()
+            dest = self.fspath(oid)
+            if os.path.exists(dest):
+                os.unlink(tmp)
                 return oid, False
-            self._prepare(dest)
+            self.make_parent(dest)
             os.replace(tmp, dest)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            drop_tmp(tmp)
             raise
         return oid, True
 
@@ -154,12 +167,15 @@ class Cache:
         self._prepare(dest)
         tmp = tmp_name(dest)
         try:
-            with open(tmp, "xb") as stream:
-                stream.write(data)
+            try:
+                with open(tmp, "xb") as stream:
+                    stream.write(data)
+            except OSError as exc:
+                raise named(exc, dest) from exc
             os.chmod(tmp, OBJECT_MODE)
             os.replace(tmp, dest)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            drop_tmp(tmp)
             raise
         return True
 

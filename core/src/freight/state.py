@@ -4,14 +4,21 @@ A stored hash is reused only while the file's inode, size and mtime are unchange
 mtime is safely older than the moment the hash was taken. The second rule closes the
 "racy" window in which a file rewritten within the same timestamp tick would keep its old
 mtime (git's racy-clean rule): such entries are re-hashed once, then trusted.
+
+The state is only a cache: when its database cannot be opened, read or written (a full
+disk, a read-only `.dvc/tmp`, no file descriptor left, a damaged file), freight goes on
+without it (files are hashed again) rather than fail, or mask the error that matters.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import time
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hashes (
@@ -38,25 +45,46 @@ class State:
     def __init__(self, db_path: Path) -> None:
         self._db_path = db_path
         self._conn: sqlite3.Connection | None = None
+        self._unusable = False  # the database failed once: the rest of the run goes without
         self._rows: dict[str, dict[str, Row]] = {}
         self._pending: dict[tuple[str, str], Row] = {}
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             self._db_path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self._db_path, timeout=30, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(_SCHEMA)
+            conn = sqlite3.connect(self._db_path, timeout=30, check_same_thread=False)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute(_SCHEMA)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
         return self._conn
+
+    def _give_up(self, exc: Exception) -> None:
+        logger.debug("going on without the state database %s: %s", self._db_path, exc)
+        self._unusable = True
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def _table(self, kind: str) -> dict[str, Row]:
         rows = self._rows.get(kind)
         if rows is None:
-            cursor = self._connect().execute(
-                "SELECT path, ino, mtime, size, md5, hashed_at FROM hashes WHERE kind = ?", (kind,)
-            )
-            rows = {path: (ino, mtime, size, md5, at) for path, ino, mtime, size, md5, at in cursor}
+            rows = {}
+            if not self._unusable:
+                try:
+                    cursor = self._connect().execute(
+                        "SELECT path, ino, mtime, size, md5, hashed_at FROM hashes WHERE kind = ?",
+                        (kind,),
+                    )
+                    for path, ino, mtime, size, md5, at in cursor:
+                        rows[path] = (ino, mtime, size, md5, at)
+                except (sqlite3.Error, OSError) as exc:
+                    rows = {}
+                    self._give_up(exc)
             self._rows[kind] = rows
         return rows
 
@@ -91,13 +119,16 @@ class State:
             if row[4] == _LATER:
                 self._pending[key] = row = (*row[:4], now)
                 self._table(key[1])[key[0]] = row
-        conn = self._connect()
-        with conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(p, k, *row) for (p, k), row in self._pending.items()],
-            )
+        rows = [(p, k, *row) for (p, k), row in self._pending.items()]
         self._pending.clear()
+        if self._unusable:
+            return
+        try:
+            conn = self._connect()
+            with conn:
+                conn.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        except (sqlite3.Error, OSError) as exc:
+            self._give_up(exc)
 
     def close(self) -> None:
         self.save()

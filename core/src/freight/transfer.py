@@ -12,7 +12,6 @@ renamed into the cache (read-only): a corrupt or partial object never enters the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -22,8 +21,8 @@ from functools import cached_property
 from typing import BinaryIO
 
 from .callbacks import Callback, add_bytes
-from .errors import DiskError, ObjectCorruptedError, redact_url
-from .fsutil import named, tmp_path
+from .errors import DiskError, FreightError, ObjectCorruptedError, redact_url
+from .fsutil import drop_tmp, named, tmp_path
 from .hashing import md5_file
 from .inventory import RemoteIndex, present
 from .layout import object_relpath
@@ -124,6 +123,7 @@ def upload(
 ) -> Outcome:
     outcome = Outcome()
     by_key = {o.key: o for o in objs}
+    fatal: list[DiskError] = []
 
     def done(key: str, err: BaseException | None) -> None:
         obj = by_key[key]
@@ -133,6 +133,7 @@ def upload(
             outcome.bytes += size
             add_bytes(callback, size)
         else:
+            _note_fatal(fatal, obj, err)
             outcome.failed.append(Failure.of(obj.path, obj.oid, err))
         callback.relative_update(1)
 
@@ -144,7 +145,16 @@ def upload(
     storage.upload(items, jobs=jobs, on_done=done)
     if outcome.failed:
         logger.debug("%d of %d uploads failed", len(outcome.failed), len(items))
+    if fatal:
+        raise fatal[0]
     return outcome
+
+
+def _note_fatal(fatal: list[DiskError], obj: Obj, err: BaseException) -> None:
+    """Keep the first local error that every other object would hit too (a full disk, a
+    read-only folder, no descriptor left): the batch reports it alone, in one line."""
+    if isinstance(err, DiskError) and err.stops_run and not fatal:
+        fatal.append(err.about(f"failed to transfer '{obj.oid}' ({obj.path})"))
 
 
 class CacheSink:
@@ -154,17 +164,22 @@ class CacheSink:
     open files as there are transfers in flight.
     """
 
-    def __init__(self, dest: str, cache: Cache) -> None:
+    def __init__(self, dest: str, cache: Cache, halt: list[DiskError] | None = None) -> None:
         self.dest = dest
         self.cache = cache
         self.tmp = tmp_path(os.path.dirname(dest))
         self._file: BinaryIO | None = None
         self.md5 = hashlib.md5()
         self.size = 0
+        #: set once a sink of the batch hit an error every other one would: the rest of the
+        #: batch then fails at once, writing nothing
+        self._halt = halt
 
     @property
     def file(self) -> BinaryIO:
         if self._file is None:
+            if self._halt:
+                raise DiskError(f"not written: {self._halt[0]}")
             self.cache.make_parent(self.dest)
             # created read-only: objects are 0444 (the open descriptor may still write)
             self._file = open(self.tmp, "xb", opener=_read_only)  # noqa: SIM115 - closed by finish()/discard()
@@ -179,6 +194,8 @@ class CacheSink:
         self.size += len(data)
         try:
             return self.file.write(data)
+        except FreightError:
+            raise
         except OSError as exc:  # the local side failed (a full disk): say where
             raise DiskError.of(named(exc, self.dest)) from exc
 
@@ -194,8 +211,7 @@ class CacheSink:
     def discard(self) -> None:
         if self._file is not None:
             self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp)
+        drop_tmp(self.tmp)
 
     def finish_as_found(self) -> str:
         """Move a download whose md5 was not known in advance into the cache under the
@@ -237,7 +253,8 @@ def download(
 ) -> Outcome:
     """Download and verify objects into the cache; failures are collected per object."""
     outcome = Outcome()
-    sinks = {o.key: CacheSink(cache.fspath(o.oid, legacy=o.legacy), cache) for o in objs}
+    fatal: list[DiskError] = []
+    sinks = {o.key: CacheSink(cache.fspath(o.oid, legacy=o.legacy), cache, fatal) for o in objs}
     by_key = {o.key: o for o in objs}
     gone: list[str] = []
 
@@ -246,12 +263,18 @@ def download(
         try:
             if err is not None:
                 raise err
-            sink.finish(obj)
+            try:
+                sink.finish(obj)
+            except (FreightError, FileNotFoundError):
+                raise
+            except OSError as exc:  # moving it into the cache failed: a local error
+                raise DiskError.of(named(exc, sink.dest)) from exc
         except Exception as exc:
             sink.discard()
             if isinstance(exc, FileNotFoundError):
                 gone.append(key)
                 exc = FileNotFoundError(f"{obj.oid} is not on the remote {storage.url}")
+            _note_fatal(fatal, obj, exc)
             outcome.failed.append(Failure.of(obj.path, obj.oid, exc))
         else:
             outcome.done.append(obj)
@@ -272,6 +295,8 @@ def download(
                 sink.discard()
         if index is not None and gone:
             index.discard(gone)  # it remembered objects the remote no longer has
+    if fatal:
+        raise fatal[0]
     return outcome
 
 

@@ -1,16 +1,19 @@
 """A local folder (or mounted share) as storage, with plain OS calls.
 
 Objects are written to a temporary sibling, made read-only (0444, as DVC does for local
-remotes) and renamed into place.
+remotes) and renamed into place. A failing OS call is a DiskError naming the file (not a
+RemoteError): a full or read-only folder, or no file descriptor left, stops the batch.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from ..fsutil import copy_into, stale_temporaries
+from ..errors import DiskError, FreightError
+from ..fsutil import copy_into, refuse_symlinked_folders, stale_temporaries
 from ..hashing import CHUNK
 from . import Done, Sink, Storage, run_each
 
@@ -44,6 +47,7 @@ class LocalStorage(Storage):
         dest = f"{self.url}/{key}"
         parent = os.path.dirname(dest)
         if parent not in self._made:
+            refuse_symlinked_folders(self.url, parent)  # before any folder is made there
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
         copy_into(local, dest, mode=OBJECT_MODE)
@@ -57,12 +61,22 @@ class LocalStorage(Storage):
 
     def upload(self, items: Sequence[tuple[str, str]], *, jobs: int, on_done: Done) -> None:
         run_each(
-            items, lambda i: self._put(*i), lambda i: i[1], jobs=jobs, url=self.url, on_done=on_done
+            items,
+            lambda i: _local(self._put, *i),
+            lambda i: i[1],
+            jobs=jobs,
+            url=self.url,
+            on_done=on_done,
         )
 
     def download(self, items: Sequence[tuple[str, Sink]], *, jobs: int, on_done: Done) -> None:
         run_each(
-            items, lambda i: self._get(*i), lambda i: i[0], jobs=jobs, url=self.url, on_done=on_done
+            items,
+            lambda i: _local(self._get, *i),
+            lambda i: i[0],
+            jobs=jobs,
+            url=self.url,
+            on_done=on_done,
         )
 
     def leftovers(self, *, now: float) -> Sequence[str]:
@@ -71,3 +85,14 @@ class LocalStorage(Storage):
     def delete(self, keys: Sequence[str]) -> None:
         for key in keys:
             self._path(key).unlink(missing_ok=True)
+
+
+def _local(work: Callable[[str, Any], None], first: str, second: Any) -> None:
+    """Run `work`; an OSError (not a missing file: that is a missing object) is a
+    DiskError, since this "remote" is a local folder."""
+    try:
+        work(first, second)
+    except (FileNotFoundError, FreightError):
+        raise
+    except OSError as exc:
+        raise DiskError.of(exc) from exc

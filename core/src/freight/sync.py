@@ -19,6 +19,7 @@ from .callbacks import Callback
 from .collect import Selection
 from .errors import ConfigError, FreightError, redact_url
 from .inventory import RemoteIndex
+from .layout import object_relpath
 from .odb import Cache
 from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
 from .storage import Storage
@@ -58,7 +59,7 @@ def _cached(cache: Cache, objs: set[Obj]) -> set[str]:
     keys: set[str] = set()
     for legacy, oids in by_layout.items():
         gone = cache.missing(oids, legacy=legacy)
-        keys.update(Obj(oid, legacy).key for oid in oids - gone)
+        keys.update(object_relpath(oid, legacy=legacy) for oid in oids - gone)
     return keys
 
 

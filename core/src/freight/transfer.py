@@ -17,7 +17,6 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import BinaryIO
 
 from .callbacks import Callback, add_bytes
@@ -33,17 +32,21 @@ from .storage import Storage
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Obj:
-    """An object to move: its oid, its layout and a workspace path naming it."""
+    """An object to move: its oid, its layout and a workspace path naming it.
+
+    `key` (its path in a cache or remote) is computed once, when it is made: transfers of
+    big directories look it up several times for each of their objects.
+    """
 
     oid: str
     legacy: bool = False
     path: str = field(default="", compare=False)
+    key: str = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def key(self) -> str:
-        return object_relpath(self.oid, legacy=self.legacy)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", object_relpath(self.oid, legacy=self.legacy))
 
 
 @dataclass(frozen=True)

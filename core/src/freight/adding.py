@@ -146,7 +146,7 @@ class Adder:
     def _ingest(self, files: list[FileInfo], callback: Callback) -> tuple[dict[str, str], int, int]:
         """Hash files (unless the state knows them) and store them, reading each once."""
         hardlink = self.link_types[0] == "hardlink"
-        known = [self.state.get(f.path, f.st) for f in files]
+        known = self.state.get_many((f.path, f.st) for f in files)
 
         def one(item: tuple[FileInfo, str | None]) -> tuple[str, bool]:
             info, md5 = item

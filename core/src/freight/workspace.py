@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import stat as stat_mod
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import PathError
 from .fsutil import io_jobs, is_tmp, map_batched
@@ -22,9 +22,9 @@ from .state import State
 from .tree import Tree, TreeEntry
 
 
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    """A regular file (or a symlink to one) found in the workspace."""
+class FileInfo(NamedTuple):
+    """A regular file (or a symlink to one) found in the workspace (a named tuple: a walk
+    makes one per file, and a tuple is the cheapest to build)."""
 
     relpath: str  # relative to the walked directory
     path: str  # absolute
@@ -115,8 +115,10 @@ def hash_files(
     kind = "md5-dos2unix" if legacy else "md5"
     result: dict[str, str] = {}
     todo: list[FileInfo] = []
-    for info in files:
-        known = state.get(info.path, info.st, kind)
+    files = list(files)
+    for info, known in zip(
+        files, state.get_many(((f.path, f.st) for f in files), kind), strict=True
+    ):
         if known is None:
             todo.append(info)
         else:

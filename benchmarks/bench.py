@@ -33,6 +33,7 @@ DATA, WORK = HERE / ".data", HERE / ".work"
 DVC_VERSION = "3.67.1"
 DEFAULT_SIZES = "1x1GiB,1000x1MiB,20000x4KiB,100000x256B"
 OPS = ("add", "status", "checkout", "push", "push-noop", "status-c", "fetch", "pull")
+REPORTED = (*OPS, "status-api")  # status-api: Repo.status() repeated in one process
 UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 
 
@@ -151,7 +152,8 @@ def bench_tool(
     reset([repo, remote])
     repo.mkdir(parents=True)
     env = {
-        **os.environ,
+        # bytecode caches as on a normal install (both tools; the first command writes them)
+        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
         "DVC_NO_ANALYTICS": "1",
         "DVC_SITE_CACHE_DIR": str(repo / ".site"),
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -191,8 +193,60 @@ def bench_tool(
                 f"  {tool:8} {op:10} {wall:8.2f} s  cpu {cpu:7.2f} s  rss {rss:7.1f} MiB",
                 flush=True,
             )
+        if op == "status" and tool == "freight" and "status-api" in ops:
+            runs.append(api_status(name, repo, env))
     reset([repo, remote])
     return runs
+
+
+API_STATUS = """
+import gc, json, os, resource, sys, time
+from freight import Repo
+walls, fds, rss = [], [], []
+with Repo(sys.argv[1]) as repo:
+    for _ in range(int(sys.argv[2])):
+        start = time.perf_counter()
+        assert repo.status().clean
+        walls.append(time.perf_counter() - start)
+        gc.collect()
+        fds.append(len(os.listdir("/proc/self/fd")))
+        rss.append(int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
+print(json.dumps({"walls": walls, "fds": fds, "rss": rss}))
+"""
+API_CALLS = 10
+
+
+def api_status(name: str, repo: Path, env: dict[str, str]) -> Run:
+    """`Repo.status()` called API_CALLS times in one process (an orchestrator's worker):
+    the median call, and whether descriptors or memory grow from call to call."""
+    proc = subprocess.run(
+        [sys.executable, "-c", API_STATUS, str(repo), str(API_CALLS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = json.loads(proc.stdout)
+    walls = sorted(got["walls"])
+    median = walls[len(walls) // 2]
+    grew_fds = got["fds"][-1] - got["fds"][1]
+    grew_mib = (got["rss"][-1] - got["rss"][1]) / (1 << 20)
+    print(
+        f"  freight  status-api {median:8.2f} s  per call ({API_CALLS} calls in one process; "
+        f"from call 2 to {API_CALLS}: {grew_fds:+d} fds, {grew_mib:+.1f} MiB RSS)",
+        flush=True,
+    )
+    return Run(name, "freight", "status-api", median, 0.0, got["rss"][-1] / (1 << 20))
+
+
+def startup(tools: dict[str, list[str]]) -> list[Run]:
+    """`--version` of each tool: the median of five runs."""
+    out = []
+    for tool, exe in tools.items():
+        walls = sorted(timed([*exe, "--version"], WORK, dict(os.environ))[0] for _ in range(5))
+        out.append(Run("start-up", tool, "--version", walls[2], 0.0, 0.0))
+        print(f"  {tool:8} --version  {walls[2]:8.2f} s", flush=True)
+    return out
 
 
 def floors(name: str, src: Path) -> list[Run]:
@@ -222,7 +276,7 @@ def table(runs: list[Run]) -> str:
     ]
     by = {(r.dataset, r.tool, r.op): r for r in runs}
     for dataset in dict.fromkeys(r.dataset for r in runs):
-        for op in [*OPS, "md5 all", "cp -r"]:
+        for op in [*REPORTED, "--version", "md5 all", "cp -r"]:
             f, d = by.get((dataset, "freight", op)), by.get((dataset, "dvc", op))
             fl = by.get((dataset, "floor", op))
             if fl:
@@ -256,14 +310,14 @@ def seaweedfs() -> Iterator[Remote]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"default: {DEFAULT_SIZES}")
-    parser.add_argument("--ops", default=",".join(OPS), help="operations to report")
+    parser.add_argument("--ops", default=",".join(REPORTED), help="operations to report")
     parser.add_argument("--tools", default="freight,dvc")
     parser.add_argument("--json", type=Path, help="also write raw results here")
     parser.add_argument("--remote", choices=("local", "seaweedfs"), default="local")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     tools = find_tools(args.tools.split(","))
-    runs: list[Run] = []
+    runs: list[Run] = startup(tools)
     with contextlib.ExitStack() as stack:
         target = stack.enter_context(seaweedfs()) if args.remote == "seaweedfs" else None
         for name in args.sizes.split(","):

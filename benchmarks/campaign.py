@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the scenarios and the servers live there
 
 import campaign_exhaustion  # noqa: E402, F401 - registers the resource-exhaustion rows
+import campaign_fuzz  # noqa: E402, F401 - registers the fuzzed-input rows
 from campaign_scenarios import SCENARIOS, Env, Row, find_dvc, run_scenario, scratch_env  # noqa: E402
 
 

@@ -36,9 +36,10 @@ def used_keys(cache: Cache, outputs: Iterable[Output]) -> set[str]:
             try:
                 keys.update(m.key for m in members(cache, obj))
             except ObjectNotFoundError:
+                where = cache.path(out.oid, legacy=out.legacy)
                 raise FreightError(
                     f"cannot collect garbage: the .dir of '{out.path}' ({out.oid}) is not in the "
-                    "cache, so its files are unknown. Run `freight fetch` first."
+                    f"cache ('{where}'), so its files are unknown. Run `freight fetch` first."
                 ) from None
     return keys
 

@@ -147,7 +147,8 @@ def _transfer_failed(result: TransferResult, action: str) -> int:
     verb = "upload" if result.direction == "push" else "download"
     n = len(result.failed)
     print(
-        f"ERROR: failed to {action} data to the cloud - {_files(n, 'failed to ' + verb)}",
+        f"ERROR: failed to {action} data {'to' if action == 'push' else 'from'} the cloud"
+        f" - {_files(n, 'failed to ' + verb)}",
         file=sys.stderr,
     )
     return 1

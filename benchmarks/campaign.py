@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # the scenarios and the servers 
 
 import campaign_exhaustion  # noqa: E402, F401 - registers the resource-exhaustion rows
 import campaign_fuzz  # noqa: E402, F401 - registers the fuzzed-input rows
+import campaign_network  # noqa: E402, F401 - registers the network-fault rows
 from campaign_scenarios import SCENARIOS, Env, Row, find_dvc, run_scenario, scratch_env  # noqa: E402
 
 

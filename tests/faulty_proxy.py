@@ -9,9 +9,11 @@ broken in one of these ways, chosen by `fault`:
 - "reset": the connection is reset (SO_LINGER 0, then close: the peer gets a RST). A
   response is cut after its status, headers and part of its body; an upload is cut after
   part of its body was read (odd faults: nothing reaches the server) or after the whole
-  request reached the server (even faults: the object landed, its response is lost);
+  request reached the server (even faults: the object landed, its response is lost).
+  A response without a body to cut (a HEAD, an empty object) is reset before its status;
 - "truncate": the upstream status and the full Content-Length, but only part of the
-  body, then a clean close (FIN);
+  body, then a clean close (FIN). A response without a body has nothing to truncate: it
+  is answered normally and not counted as a fault;
 - "stall": no answer for `stall` seconds, then the normal one (to a client that, with a
   shorter timeout, has given up by then).
 
@@ -116,6 +118,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(
         self, status: int, headers: list[tuple[str, str]], data: bytes, fault: str | None
     ) -> None:
+        if fault == "truncate" and (self.command == "HEAD" or not data):
+            self.server.not_applied(self.command, self.path)  # nothing to truncate
+            fault = None
+        elif fault == "reset" and (self.command == "HEAD" or not data):
+            self._reset()  # nothing to cut mid-body: the connection drops before the answer
+            return
         self.send_response(status)
         length = None
         for key, value in headers:
@@ -124,7 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
             elif key.lower() not in _HOP:
                 self.send_header(key, value)
         # A HEAD response states the length of the body a GET would have returned.
-        self.send_header("Content-Length", length if self.command == "HEAD" else str(len(data)))
+        head = self.command == "HEAD" and length is not None
+        self.send_header("Content-Length", length if head and length else str(len(data)))
         self.end_headers()
         if self.command == "HEAD":
             data = b""
@@ -182,8 +191,13 @@ class _Proxy(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def not_applied(self, method: str, path: str) -> None:
+        """Uncount a fault that found nothing to break (a truncation of an empty body)."""
+        with self._lock:
+            self.failed -= 1
+            self.faulted.remove((method, path))
 
     def fault_for(self, method: str, path: str) -> str | None:
         """The fault to inject into this request, if it is an `every`-th targeted one (an

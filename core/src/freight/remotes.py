@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from .config import RemoteConfig
 from .errors import ConfigError
 from .inventory import PROBE_PREFIX
-from .storage import Storage
+from .storage import BACKOFF, MAX_BACKOFF, RETRIES, Storage
 from .storage.local import LocalStorage
 
 if TYPE_CHECKING:
@@ -142,6 +142,16 @@ def _flag(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
+def _obstore_retry() -> Any:
+    """freight's retry policy (`freight.storage.RETRIES`) as obstore's RetryConfig."""
+    backoff = {
+        "init_backoff": timedelta(seconds=BACKOFF),
+        "max_backoff": timedelta(seconds=MAX_BACKOFF),
+        "base": 2,
+    }
+    return {"max_retries": RETRIES, "backoff": backoff}
+
+
 def _s3(url: str, opts: dict[str, Any]) -> Storage:
     bucket, prefix = _bucket_and_prefix(url)
     if set(opts) <= _OBSTORE_S3:
@@ -173,7 +183,13 @@ def _s3(url: str, opts: dict[str, Any]) -> Storage:
             if opts.get(dvc) is not None:
                 client[dvc] = timedelta(seconds=float(opts[dvc]))
         config.setdefault("region", "us-east-1")
-        store = S3Store(bucket, prefix=prefix or None, config=config, client_options=client)
+        store = S3Store(
+            bucket,
+            prefix=prefix or None,
+            config=config,
+            client_options=client,
+            retry_config=_obstore_retry(),
+        )
         return ObstoreStorage(store, url)
     from .storage.fsspec import FsspecStorage
 
@@ -204,8 +220,9 @@ def _s3fs(opts: dict[str, Any], **fs_kwargs: Any) -> Any:
     timeouts = {
         k: float(opts[k]) for k in ("connect_timeout", "read_timeout") if opts.get(k) is not None
     }
-    if timeouts:  # botocore's Config
-        kwargs["config_kwargs"] = timeouts
+    # botocore's Config: the timeouts, and no retries of its own; nor does s3fs retry
+    # (below): freight's `retrying` is the one layer (see `freight.storage.RETRIES`)
+    kwargs["config_kwargs"] = {**timeouts, "retries": {"total_max_attempts": 1}}
     extra = {
         "acl": "ACL",
         "sse": "ServerSideEncryption",
@@ -220,7 +237,9 @@ def _s3fs(opts: dict[str, Any], **fs_kwargs: Any) -> Any:
             kwargs["s3_additional_kwargs"][ours] = opts[dvc]
     if _flag(opts.get("allow_anonymous_login")):
         kwargs["anon"] = True
-    return s3fs.S3FileSystem(skip_instance_cache=True, **kwargs, **fs_kwargs)
+    fs = s3fs.S3FileSystem(skip_instance_cache=True, **kwargs, **fs_kwargs)
+    fs.retries = 1  # one try per call (s3fs nests its retries: 5 x 5 tries of a read)
+    return fs
 
 
 def _gs(url: str, opts: dict[str, Any]) -> Storage:
@@ -292,7 +311,13 @@ def _azure(url: str, opts: dict[str, Any]) -> Storage:
             config[ours] = opts[dvc]
     if _flag(opts.get("allow_anonymous_login")):
         config["skip_signature"] = True
-    store = AzureStore(container, prefix=prefix or None, config=config, client_options=client)
+    store = AzureStore(
+        container,
+        prefix=prefix or None,
+        config=config,
+        client_options=client,
+        retry_config=_obstore_retry(),
+    )
     return ObstoreStorage(store, url)
 
 
@@ -320,9 +345,8 @@ def _http(url: str, opts: dict[str, Any]) -> Storage:
         from .storage.objectstore import ObstoreStorage
 
         client: Any = {"allow_http": url.startswith("http://")}
-        return ObstoreStorage(
-            HTTPStore.from_url(url, client_options=client), url, can_list=False, can_write=False
-        )
+        store = HTTPStore.from_url(url, client_options=client, retry_config=_obstore_retry())
+        return ObstoreStorage(store, url, can_list=False, can_write=False)
     import aiohttp
     from fsspec.implementations.http import HTTPFileSystem
 

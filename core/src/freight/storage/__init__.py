@@ -24,6 +24,16 @@ from ..errors import FreightError, RemoteError
 
 Done = Callable[[str, BaseException | None], None]
 
+#: The retry policy of every remote request, whichever client makes it: a transient failure
+#: (a reset, a timeout, a truncated body, throttling) is tried again up to RETRIES times,
+#: waiting BACKOFF seconds, doubling, at most MAX_BACKOFF, jittered, in between. One layer applies
+#: it: obstore's own retries are set to it, s3fs's and botocore's are off under freight's
+#: (`fsspec.retrying`); layers that each retry multiply (a stalled read once took
+#: 5 x 5 x 5 x 5 attempts, over ten minutes, to fail).
+RETRIES = 4
+BACKOFF = 0.1
+MAX_BACKOFF = 2.0
+
 
 class Sink(Protocol):
     """Where a download writes: `seek(0)` and `truncate()` restart it after a retry."""

@@ -10,16 +10,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import posixpath
+import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from ..fsutil import tmp_path
 from ..hashing import CHUNK
-from . import Done, Sink, Storage, run_each
+from . import BACKOFF, MAX_BACKOFF, RETRIES, Done, Sink, Storage, run_each
 
 T = TypeVar("T")
-RETRIES = 4
 _TRANSIENT_ERRNOS = {
     errno.ECONNRESET,
     errno.ECONNABORTED,
@@ -28,35 +28,66 @@ _TRANSIENT_ERRNOS = {
     errno.ECONNREFUSED,
     errno.EAGAIN,
 }
+#: S3 error codes and HTTP statuses worth another try (s3fs turns the error into an
+#: OSError whose cause, botocore's ClientError, carries them)
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestLimitExceeded",
+}
+_TRANSIENT_STATUS = {429, 500, 502, 503, 504}
+_TRANSIENT_WORDS = (
+    "timeout",
+    "throttl",
+    "slowdown",
+    "503",
+    "500 ",
+    "reset",
+    "temporar",
+    "serverdisconnected",
+    "connection",
+    "payload",  # aiohttp: a body cut short of its Content-Length
+    "incomplete",  # http.client/botocore: the same
+)
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Whether retrying `exc` can help (network trouble or throttling, not a 403 or 404)."""
+    """Whether retrying `exc` can help (network trouble or throttling, not a 403 or 404),
+    judged by the error and the errors that caused it."""
     if isinstance(exc, FileNotFoundError | PermissionError):
         return False
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if _transient(cause):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__
+    return False
+
+
+def _transient(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionError | TimeoutError):
         return True
     if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
         return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):  # botocore's ClientError
+        code = (response.get("Error") or {}).get("Code")
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        if code in _TRANSIENT_CODES or status in _TRANSIENT_STATUS:
+            return True
     text = f"{type(exc).__name__} {exc}".lower()
-    return any(
-        w in text
-        for w in (
-            "timeout",
-            "throttl",
-            "slowdown",
-            "503",
-            "500 ",
-            "reset",
-            "temporar",
-            "serverdisconnected",
-            "connection",
-        )
-    )
+    return any(w in text for w in _TRANSIENT_WORDS)
 
 
 def retrying(work: Callable[[], T], *, reset: Callable[[], None] | None = None) -> T:
-    """Run `work`, retrying transient errors with exponential backoff."""
+    """Run `work`, retrying transient errors with exponential backoff (the policy in
+    `freight.storage`)."""
     for attempt in range(RETRIES + 1):
         try:
             return work()
@@ -65,7 +96,10 @@ def retrying(work: Callable[[], T], *, reset: Callable[[], None] | None = None) 
                 raise
             if reset is not None:
                 reset()
-            time.sleep(min(0.1 * 2**attempt, 2.0))
+            # jittered (half to all of the step): concurrent retries that all waited the
+            # same would arrive together again, in the same order, and fail together again
+            step = min(BACKOFF * 2**attempt, MAX_BACKOFF)
+            time.sleep(step * random.uniform(0.5, 1.0))
     raise AssertionError("unreachable")
 
 
@@ -97,8 +131,11 @@ class FsspecStorage(Storage):
 
     def exists(self, keys: Sequence[str], *, jobs: int) -> set[str]:
         found: set[str] = set()
+        failures: list[BaseException] = []
 
         def check(key: str) -> None:
+            if failures:  # the answer is that error: asking the rest would only wait
+                return
             # `info`, not `exists`: fsspec's `exists` answers False for any error, so a
             # refused connection or a bad password would read as "the remote lacks it"
             try:
@@ -107,7 +144,6 @@ class FsspecStorage(Storage):
                 return
             found.add(key)
 
-        failures: list[BaseException] = []
         run_each(
             keys,
             check,
@@ -178,4 +214,5 @@ class FsspecStorage(Storage):
 
     def delete(self, keys: Sequence[str]) -> None:
         if keys:
-            self.fs.rm([self._path(k) for k in keys])
+            paths = [self._path(k) for k in keys]
+            retrying(lambda: self.fs.rm(paths))  # deleting what is gone is no error

@@ -3,7 +3,9 @@
 Python's per-request cost dominates many small objects; obstore keeps dozens of requests
 in flight on one asyncio loop with the client work done in Rust. Every batch runs in a
 private event loop, so callers stay synchronous. PUTs are atomic on object stores;
-obstore retries transient errors itself (exponential backoff).
+obstore retries transient errors itself, a body cut mid-way included (it asks for the rest
+from where it stopped), with freight's policy (`freight.storage.RETRIES`, set on the store
+in `freight.remotes`). Nothing here retries again: retries that wrap retries multiply.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from ..errors import RemoteError
 from . import Done, Sink, Storage
 
 T = TypeVar("T")
-STREAM_RETRIES = 3  # obstore retries requests; this covers a body stream cut mid-way
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -122,6 +123,8 @@ class ObstoreStorage(Storage):
         errors: list[BaseException] = []
 
         async def head(key: str) -> None:
+            if errors:  # the batch raises that error: asking the rest would only wait
+                return
             await obstore.head_async(self.store, key)
 
         def done(key: str, err: BaseException | None) -> None:
@@ -152,18 +155,9 @@ class ObstoreStorage(Storage):
     def download(self, items: Sequence[tuple[str, Sink]], *, jobs: int, on_done: Done) -> None:
         async def get(item: tuple[str, Sink]) -> None:
             key, sink = item
-            for attempt in range(STREAM_RETRIES + 1):
-                try:
-                    result = await obstore.get_async(self.store, key)
-                    async for chunk in result.stream():
-                        sink.write(chunk)
-                    return
-                except Exception as exc:
-                    if attempt == STREAM_RETRIES or _is_not_found(exc):
-                        raise
-                    sink.seek(0)  # a stream cut mid-way: start the object again
-                    sink.truncate()
-                    await asyncio.sleep(0.1 * 2**attempt)
+            result = await obstore.get_async(self.store, key)
+            async for chunk in result.stream():
+                sink.write(chunk)
 
         self._run(items, get, lambda i: i[0], jobs, on_done)
 

@@ -61,7 +61,6 @@ class Cache:
         self.verified: set[str] = set()
         self._new_root = str(root / "files" / "md5")
         self._legacy_root = str(root)
-        self._ingest_probe = f"{root}/x"  # make_parent of it creates the root
 
     def fspath(self, oid: str, *, legacy: bool = False) -> str:
         """`path()` as a string, without pathlib's cost (hot loops call this per file)."""
@@ -134,7 +133,7 @@ class Cache:
         Returns its md5 and whether the object was new.
         """
         if self._legacy_root not in self._made:  # plain strings here: a hot loop of `add`
-            self.make_parent(self._ingest_probe)  # creates the cache root
+            self.make_parent(f"{self._legacy_root}/x")  # creates the cache root
         tmp = tmp_path(self._legacy_root)
         digest = hashlib.md5()
         try:

@@ -92,24 +92,48 @@ def test_corrupt_remote_object_is_never_checked_out(tmp_path: Path) -> None:
         result.raise_for_failures()
 
 
-def test_lost_remote_object_corrects_the_index(tmp_path: Path) -> None:
+def test_a_remote_that_lost_an_output_is_asked_again(tmp_path: Path) -> None:
+    """The index remembers what was pushed; an output's own object (a loose file or a
+    `.dir`) is asked again on every push and `status -c`, so a wiped remote is refilled."""
     remote = tmp_path / "remote"
     repo = make(tmp_path / "src", FILES, remote)
-    repo.add(["solo.bin"])
-    repo.push()
+    repo.add(["data", "solo.bin"])
+    assert repo.push().transferred == 4
     oid = hashlib.md5(b"s").hexdigest()
     obj = remote / "files/md5" / oid[:2] / oid[2:]
     obj.chmod(0o644)
     obj.unlink()
-    assert repo.cloud_status().clean  # the index remembers it: push/status trust the index
+    assert repo.cloud_status().changes == {"solo.bin": "new"}
+    assert repo.push().transferred == 1
+    subprocess.run(["chmod", "-R", "u+w", str(remote)], check=True)
+    shutil.rmtree(remote)
+    assert not repo.cloud_status().clean
+    again = repo.push()
+    assert (again.transferred, again.ok) == (4, True)
+    other = clone(tmp_path / "src", tmp_path / "dest", remote)
+    assert other.pull().ok
+    for rel, data in FILES.items():
+        assert (tmp_path / "dest" / rel).read_bytes() == data
+
+
+def test_lost_directory_member_corrects_the_index(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    repo = make(tmp_path / "src", FILES, remote)
+    repo.add(["data"])
+    repo.push()
+    oid = hashlib.md5(b"b\n").hexdigest()
+    obj = remote / "files/md5" / oid[:2] / oid[2:]
+    obj.chmod(0o644)
+    obj.unlink()
+    # its `.dir` is still there, so the index's members are trusted (as DVC trusts them)
+    assert repo.cloud_status().clean
     other = clone(tmp_path / "src", tmp_path / "dest", remote)
     shutil.copytree(
         tmp_path / "src/.dvc/tmp/freight/remotes", tmp_path / "dest/.dvc/tmp/freight/remotes"
     )
     failed = other.fetch()
-    assert [f.kind for f in failed.failed] == ["FileNotFoundError"]
-    assert "solo" in failed.failed[0].path
-    assert other.cloud_status().changes == {"solo.bin": "missing"}  # index corrected
+    assert [(f.kind, f.path) for f in failed.failed] == [("FileNotFoundError", "data/sub/b.txt")]
+    assert other.cloud_status().changes == {"data/sub/b.txt": "missing"}  # index corrected
     shutil.copytree(
         tmp_path / "dest/.dvc/tmp/freight/remotes",
         tmp_path / "src/.dvc/tmp/freight/remotes",

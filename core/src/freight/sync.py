@@ -63,6 +63,11 @@ def _cached(cache: Cache, objs: set[Obj]) -> set[str]:
     return keys
 
 
+def _roots(want: Wanted) -> set[str]:
+    """The outputs' own objects (loose files and `.dir`s): what a stale index is tested by."""
+    return {o.key for o in want.files} | {d.tree.key for d in want.dirs}
+
+
 def wanted(cache: Cache, selections: Sequence[Selection]) -> tuple[Wanted, list[Obj]]:
     """Objects of the selections; `.dir`s not in the cache come back separately."""
     files: list[Obj] = []
@@ -106,7 +111,7 @@ def prepare_push(cache: Cache, remote: Remote, selections: Sequence[Selection]) 
     objs = want.all() | set(absent)
     local = _cached(cache, objs)
     on_remote = remote_present(
-        remote.storage, remote.index, {o.key for o in objs}, jobs=remote.jobs
+        remote.storage, remote.index, {o.key for o in objs}, jobs=remote.jobs, confirm=_roots(want)
     )
     plan = plan_push(Wanted(want.files + tuple(absent), want.dirs), local, on_remote)
     return PushWork(plan, frozenset(on_remote), len(objs))
@@ -353,7 +358,7 @@ def cloud_status(
     objs = want.all() | set(absent)
     local = _cached(cache, objs)
     on_remote = remote_present(
-        remote.storage, remote.index, {o.key for o in objs}, jobs=remote.jobs
+        remote.storage, remote.index, {o.key for o in objs}, jobs=remote.jobs, confirm=_roots(want)
     )
     changes: dict[str, str] = {}
     for obj in sorted(objs, key=lambda o: o.path):

@@ -303,9 +303,28 @@ def download(
     return outcome
 
 
-def remote_present(storage: Storage, index: RemoteIndex, keys: set[str], *, jobs: int) -> set[str]:
-    """Keys on the remote: those the index knows, plus a check of the rest."""
+def remote_present(
+    storage: Storage,
+    index: RemoteIndex,
+    keys: set[str],
+    *,
+    jobs: int,
+    confirm: Iterable[str] = (),
+) -> set[str]:
+    """Keys on the remote: those the index knows, plus a check of the rest.
+
+    The index can only be stale one way: the remote lost objects it remembers (wiped, or
+    collected by someone else). The keys in `confirm` (an output's own object: a loose
+    file or a `.dir`, one per output) are asked even when known; if one is gone the whole
+    index is dropped and every key asked, so a push or `status -c` never trusts a memory
+    of a remote that changed behind its back (DVC checks its indexed `.dir`s the same way).
+    """
     known = index.known(keys)
+    recheck = known & set(confirm)
+    if recheck and present(storage, recheck, jobs=jobs) != recheck:
+        logger.info("the remote lost objects its index recorded: asking it about every object")
+        index.clear()
+        known = set()
     found = present(storage, keys - known, jobs=jobs)
     index.add(found)
     return known | found

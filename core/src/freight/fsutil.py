@@ -203,11 +203,12 @@ def stream_copy(src: str, fd: int, digest: Any = None) -> None:
         if digest is None and size >= _PIPELINE and _kernel_copy(stream.fileno(), fd, size):
             return
         if digest is None or size < _PIPELINE:
-            while chunk := stream.read(COPY_CHUNK):
+            ask = min(COPY_CHUNK, size + 1)  # see hashing.read_size
+            while chunk := stream.read(ask):
                 if digest is not None:
                     digest.update(chunk)
                 _write_all(fd, chunk)
-                if len(chunk) < COPY_CHUNK:
+                if len(chunk) < ask:
                     return  # a short read of a regular file is its end
             return
         with ThreadPoolExecutor(max_workers=1) as hasher:  # one worker keeps chunk order

@@ -31,11 +31,24 @@ def is_text(block: bytes) -> bool:
     return len(block.translate(None, _TEXT_CHARS)) / len(block) <= 0.30
 
 
-def md5_stream(stream: BinaryIO, *, dos2unix: bool = False, per_chunk: bool = False) -> str:
-    """md5 of a stream; with `dos2unix`, DVC 2's rule (or DVC 3's when `per_chunk`)."""
+def read_size(fd: int) -> int:
+    """How much to ask for per read of the regular file open as `fd`: a whole chunk, or
+    the file and one byte more if it is smaller. One read then returns a small file and
+    shows its end (a short read), and no chunk-sized buffer is allocated for it: with
+    1 MiB asked for every 256-byte file, the allocation cost more than the I/O."""
+    return min(CHUNK, os.fstat(fd).st_size + 1)
+
+
+def md5_stream(
+    stream: BinaryIO, *, dos2unix: bool = False, per_chunk: bool = False, chunk_size: int = CHUNK
+) -> str:
+    """md5 of a stream; with `dos2unix`, DVC 2's rule (or DVC 3's when `per_chunk`).
+
+    A file smaller than `chunk_size` is one chunk whatever `chunk_size` is, so passing
+    `read_size` of it leaves the per-chunk rule unchanged."""
     digest = hashlib.md5()
     text: bool | None = None
-    while chunk := stream.read(CHUNK):
+    while chunk := stream.read(chunk_size):
         if dos2unix:
             if text is None or per_chunk:
                 text = is_text(chunk[:SNIFF])
@@ -48,7 +61,7 @@ def md5_stream(stream: BinaryIO, *, dos2unix: bool = False, per_chunk: bool = Fa
 def md5_file(path: str | os.PathLike[str], *, legacy: bool = False) -> str:
     """md5 (or legacy md5-dos2unix with DVC 2's per-file rule) of a file's bytes."""
     with open(path, "rb", buffering=0) as stream:
-        return md5_stream(stream, dos2unix=legacy)
+        return md5_stream(stream, dos2unix=legacy, chunk_size=read_size(stream.fileno()))
 
 
 def md5_bytes(data: bytes) -> str:

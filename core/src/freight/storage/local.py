@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import DiskError, FreightError
 from ..fsutil import copy_into, refuse_symlinked_folders, stale_temporaries
-from ..hashing import CHUNK
+from ..hashing import read_size
 from . import Done, Sink, Storage, run_each
 
 OBJECT_MODE = 0o444
@@ -54,9 +54,10 @@ class LocalStorage(Storage):
 
     def _get(self, key: str, sink: Sink) -> None:
         with open(f"{self.url}/{key}", "rb", buffering=0) as stream:
-            while chunk := stream.read(CHUNK):
+            ask = read_size(stream.fileno())
+            while chunk := stream.read(ask):
                 sink.write(chunk)
-                if len(chunk) < CHUNK:
+                if len(chunk) < ask:
                     break  # a short read of a regular file is its end
 
     def upload(self, items: Sequence[tuple[str, str]], *, jobs: int, on_done: Done) -> None:

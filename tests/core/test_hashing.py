@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
+import threading
 from pathlib import Path
 
 import pytest
-from freight.hashing import is_text, md5_file, md5_stream
+from freight.hashing import PipedDigest, is_text, md5_file, md5_stream
 
 
 def _vectors(fixtures: Path) -> list[dict[str, object]]:
@@ -51,3 +54,15 @@ def test_md5_file_legacy_collapses_crlf(tmp_path: Path) -> None:
     assert md5_file(crlf, legacy=True) == md5_file(lf, legacy=True)
     assert md5_file(crlf, legacy=True) == "0f723ae7f9bf07744445e93ac5595156"
     assert md5_file(crlf) != md5_file(lf)
+
+
+def test_piped_digest_hashes_every_chunk_in_order_and_stops_its_thread() -> None:
+
+    chunks = [os.urandom(n) for n in (1 << 20, 300 << 10, 17, 1 << 20, 2 << 20, 5)]
+    chunks.insert(3, memoryview(os.urandom(1 << 20)))  # mutable: hashed at once
+    before = threading.active_count()
+    piped = PipedDigest()
+    for chunk in chunks:
+        piped.update(chunk)
+    assert piped.hexdigest() == hashlib.md5(b"".join(bytes(c) for c in chunks)).hexdigest()
+    assert threading.active_count() == before

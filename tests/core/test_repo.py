@@ -179,6 +179,31 @@ def test_corrupt_cache_object_never_reaches_workspace(repo: Repo) -> None:
     assert not (repo.root / "foo.txt").exists()
 
 
+def test_a_big_object_add_hashed_is_trusted_until_it_changes(repo: Repo) -> None:
+    """`add` hashes a big file on its way into the cache; a checkout in a later process
+    copies that object without a second md5 pass while it is unchanged, and verifies (and
+    refuses) it once it was rewritten, even at the same size."""
+    big = os.urandom(2 << 20)
+    (repo.root / "big.bin").write_bytes(big)
+    repo.add(["big.bin", "foo.txt"])
+    oid = md5_bytes(big)
+    with Repo(repo.root) as later:
+        assert later.cache.trusted(oid)
+        assert not later.cache.trusted(md5_bytes(b"hello\n"))  # small objects: not kept
+        os.unlink(repo.root / "big.bin")
+        assert later.checkout().files_added == 1
+    assert (repo.root / "big.bin").read_bytes() == big
+    obj = repo.cache.path(oid)
+    os.chmod(obj, 0o644)
+    obj.write_bytes(b"X" * len(big))
+    os.unlink(repo.root / "big.bin")
+    with Repo(repo.root) as later:
+        assert not later.cache.trusted(oid)
+        result = later.checkout()
+    assert [f.kind for f in result.failed] == ["ObjectCorruptedError"]
+    assert not (repo.root / "big.bin").exists()
+
+
 def test_dir_with_traversal_is_rejected_before_writing(repo: Repo) -> None:
     evil = b'[{"md5": "b1946ac92492d2347c6235b4d2611184", "relpath": "../escaped.txt"}]'
     oid = md5_bytes(evil) + ".dir"

@@ -232,3 +232,29 @@ def test_a_big_file_pull_wrote_is_clean_for_status_without_hashing(tmp_path: Pat
         stream.write(b"X")
     with Repo(tmp_path / "dest") as again:
         assert not again.status().clean
+
+
+def test_a_big_object_fetch_verified_is_trusted_by_a_later_checkout(tmp_path: Path) -> None:
+    """A big object fetch downloaded and verified is checked out by a later process as a
+    plain copy (the state cache knows it unchanged); once its bytes change, that checkout
+    verifies it again and refuses it."""
+    big = os.urandom(2 << 20)
+    oid = hashlib.md5(big).hexdigest()
+    remote = tmp_path / "remote"
+    with make(tmp_path / "src", {"big.bin": big, "small.txt": b"s\n"}, remote) as repo:
+        repo.add(["big.bin", "small.txt"])
+        assert repo.push().ok
+    with clone(tmp_path / "src", tmp_path / "dest", remote) as other:
+        assert other.fetch().ok
+    with Repo(tmp_path / "dest") as later:
+        assert later.cache.trusted(oid)
+        assert not later.cache.trusted(hashlib.md5(b"s\n").hexdigest())  # small: not kept
+        obj = later.cache.path(oid)
+        os.chmod(obj, 0o644)
+        with open(obj, "r+b") as stream:  # same size, same inode
+            stream.write(b"X")
+    with Repo(tmp_path / "dest") as later:
+        assert not later.cache.trusted(oid)
+        result = later.checkout()
+    assert [f.kind for f in result.failed] == ["ObjectCorruptedError"]
+    assert not (tmp_path / "dest" / "big.bin").exists()

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DiskError, FreightError, ObjectNotFoundError, PathError
-from .fsutil import case_insensitive, io_jobs, map_batched, named
+from .fsutil import case_insensitive, map_batched, named, sampled_jobs
 from .ignore import Rules
 from .links import Linker
 from .model import Output
@@ -198,13 +198,6 @@ def _refuse_symlinks(root: Path, target: str, dirs: Iterable[str]) -> None:
         )
 
 
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
-
-
 def _missing(path: str, oid: str) -> Failure:
     return Failure(path, oid, "ObjectNotFoundError", f"{oid} is not in the cache")
 
@@ -260,7 +253,7 @@ class _Applier:
                 return Failure(path, oid, "DiskError", f"not checked out: {fatal[0]}")
             src, dest = self.cache.fspath(oid, legacy=out.legacy), f"{base}/{path}"
             try:
-                trusted = out.legacy or oid in self.cache.verified
+                trusted = out.legacy or self.cache.trusted(oid)
                 st = self.linker.link(src, dest, oid=None if trusted else oid, isexec=isexec)
                 self.state.put(dest, st, oid, out.hash_name, written=True)
             except FileNotFoundError as exc:
@@ -274,9 +267,8 @@ class _Applier:
                 return Failure.of(path, oid, err)
             return None
 
-        sample = plan.create[:64]
-        size = sum(_size(self.cache.fspath(oid, legacy=out.legacy)) for _, oid in sample)
-        threads = io_jobs(size, len(sample), self.jobs)
+        sources = [self.cache.fspath(oid, legacy=out.legacy) for _, oid in plan.create[:64]]
+        threads = sampled_jobs(sources, self.jobs)
         done = map_batched(one, plan.create, jobs=threads, progress=self.progress)
         if fatal:
             raise fatal[0]

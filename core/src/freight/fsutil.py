@@ -7,13 +7,13 @@ import hashlib
 import os
 import secrets
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ObjectCorruptedError, PathError
+from .hashing import PipedDigest
 
 #: every temporary file freight creates is named `.freight-<random>.tmp`, next to its final
 #: name (a rename within one directory is atomic): a killed run's leftovers are recognisable,
@@ -139,7 +139,7 @@ def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.s
     try:
         try:
             stream_copy(src, fd, digest)
-            st = _settled(fd)
+            st = settled(fd)
         except OSError as exc:
             raise named(exc, dest) from exc
         finally:
@@ -156,7 +156,7 @@ def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.s
     return st
 
 
-#: files at least this big get a settled mtime (`_settled`); re-hashing a smaller file
+#: files at least this big get a settled mtime (`settled`); re-hashing a smaller file
 #: costs less than the extra system call on every file of a checkout
 SETTLE_SIZE = 1 << 20
 #: how far back a settled mtime is set: twice the state cache's racy margin on
@@ -164,7 +164,7 @@ SETTLE_SIZE = 1 << 20
 SETTLE_BACK = 100_000_000
 
 
-def _settled(fd: int) -> os.stat_result:
+def settled(fd: int) -> os.stat_result:
     """The stat of the file just written through `fd`, with its mtime moved a moment back
     if it is big, so that the state cache can trust the hash of what freight wrote at once.
 
@@ -182,8 +182,7 @@ def _settled(fd: int) -> os.stat_result:
 
 
 COPY_CHUNK = 1 << 20
-_PIPELINE = 8 << 20  # above this size, hash on a second thread while writing
-_IN_FLIGHT = 4  # chunks queued for the hashing thread (bounds memory to 4 MiB)
+_PIPELINE = 8 << 20  # from this size on, hash on a second thread while writing
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -195,31 +194,25 @@ def _write_all(fd: int, data: bytes) -> None:
 def stream_copy(src: str, fd: int, digest: Any = None) -> None:
     """Copy the file at `src` into open descriptor `fd`, feeding `digest` every byte.
 
-    Large files are hashed on a second thread while the first writes (hashlib and
-    os.write both release the GIL), so hashing costs little on top of the copy.
+    A large file is copied in the kernel when there is nothing to hash, else hashed on a
+    second thread while this one writes (`PipedDigest`).
     """
     with open(src, "rb", buffering=0) as stream:
         size = os.fstat(stream.fileno()).st_size
         if digest is None and size >= _PIPELINE and _kernel_copy(stream.fileno(), fd, size):
             return
-        if digest is None or size < _PIPELINE:
-            ask = min(COPY_CHUNK, size + 1)  # see hashing.read_size
+        feed = PipedDigest(digest) if digest is not None and size >= _PIPELINE else digest
+        ask = min(COPY_CHUNK, size + 1)  # see hashing.read_size
+        try:
             while chunk := stream.read(ask):
-                if digest is not None:
-                    digest.update(chunk)
+                if feed is not None:
+                    feed.update(chunk)
                 _write_all(fd, chunk)
                 if len(chunk) < ask:
                     return  # a short read of a regular file is its end
-            return
-        with ThreadPoolExecutor(max_workers=1) as hasher:  # one worker keeps chunk order
-            pending: deque[Future[None]] = deque()
-            while chunk := stream.read(COPY_CHUNK):
-                pending.append(hasher.submit(digest.update, chunk))
-                _write_all(fd, chunk)
-                while len(pending) > _IN_FLIGHT:
-                    pending.popleft().result()
-            for future in pending:
-                future.result()
+        finally:
+            if isinstance(feed, PipedDigest):
+                feed.close()
 
 
 def _kernel_copy(src: int, dest: int, size: int) -> bool:
@@ -311,3 +304,14 @@ def io_jobs(total_bytes: int, count: int, jobs: int) -> int:
 
 
 SMALL_FILE = 256 * 1024
+
+
+def sampled_jobs(paths: Sequence[str], jobs: int) -> int:
+    """`io_jobs` for file work on `paths`, judged by the sizes of the first 64 (a missing
+    file counts as empty: it is reported by the work itself)."""
+    sample = paths[:64]
+    size = 0
+    for path in sample:
+        with contextlib.suppress(OSError):
+            size += os.path.getsize(path)
+    return io_jobs(size, len(sample), jobs)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import BinaryIO
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, BinaryIO
 
 CHUNK = 1 << 20
 SNIFF = 512
@@ -37,6 +39,55 @@ def read_size(fd: int) -> int:
     shows its end (a short read), and no chunk-sized buffer is allocated for it: with
     1 MiB asked for every 256-byte file, the allocation cost more than the I/O."""
     return min(CHUNK, os.fstat(fd).st_size + 1)
+
+
+#: chunks at least this big are hashed on the second thread of a `PipedDigest`
+PIPE_MIN = 256 << 10
+_IN_FLIGHT = 4  # chunks queued for that thread: bounds the memory held to 4 chunks
+
+
+class PipedDigest:
+    """Feeds `digest` on a second thread while the caller goes on with the same bytes
+    (writes them): hashlib and os.write both release the GIL, so a big copy costs about
+    the slower of the two instead of their sum.
+
+    Chunks are hashed in order. Only immutable chunks of at least PIPE_MIN go to the
+    thread, and only from the second one on: a file of one chunk never starts it.
+    `close` (or `hexdigest`) waits for the queued chunks and stops the thread.
+    """
+
+    def __init__(self, digest: Any = None) -> None:
+        self.digest = digest if digest is not None else hashlib.md5()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[None]] = deque()
+        self._big = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        if len(data) < PIPE_MIN or not isinstance(data, bytes) or not self._big:
+            self._big += len(data) >= PIPE_MIN
+            self._wait(0)
+            self.digest.update(data)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1)  # one worker keeps chunk order
+        self._pending.append(self._pool.submit(self.digest.update, data))
+        self._wait(_IN_FLIGHT)
+
+    def _wait(self, keep: int) -> None:
+        while len(self._pending) > keep:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        try:
+            self._wait(0)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+
+    def hexdigest(self) -> str:
+        self.close()
+        return str(self.digest.hexdigest())
 
 
 def md5_stream(

@@ -12,12 +12,15 @@ import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ObjectCorruptedError, ObjectNotFoundError
 from .fsutil import (
+    SETTLE_SIZE,
     drop_tmp,
     named,
     refuse_symlinked_folders,
+    settled,
     stream_copy,
     tmp_name,
     tmp_path,
@@ -25,6 +28,9 @@ from .fsutil import (
 from .hashing import md5_bytes, md5_file
 from .layout import object_relpath
 from .tree import Tree, digest, parse
+
+if TYPE_CHECKING:
+    from .state import State
 
 OBJECT_MODE = 0o444
 SHARED_DIR_MODE = 0o2775  # `cache.shared = group` (spec §5.2)
@@ -51,16 +57,37 @@ def _make_shared_dirs(path: str) -> None:
 class Cache:
     """The object database rooted at the cache directory."""
 
-    def __init__(self, root: Path, *, shared: bool = False) -> None:
+    def __init__(self, root: Path, *, shared: bool = False, state: State | None = None) -> None:
         self.root = root
         self._shared = shared
         self._trees: dict[str, Tree] = {}
         self._made: set[str] = set()
-        #: objects this process downloaded and verified: a checkout right after a fetch
-        #: (`pull`) need not hash them a second time
-        self.verified: set[str] = set()
+        self._state = state
+        #: objects this process downloaded and verified (`vouch`)
+        self._verified: set[str] = set()
         self._new_root = str(root / "files" / "md5")
         self._legacy_root = str(root)
+
+    def vouch(self, oid: str, st: os.stat_result | None = None) -> None:
+        """Remember that object `oid` (not legacy) was just downloaded and verified: a
+        checkout in this process then copies it without hashing it again (`pull`)."""
+        self._verified.add(oid)
+        self._remember(oid, st)
+
+    def _remember(self, oid: str, st: os.stat_result | None) -> None:
+        """Keep the hash of a big object that was just hashed as it entered the cache in
+        the state cache (`st`: its stat then), for later processes and as long as the
+        object stays unchanged: checking out a 1 GiB file after `add` or `fetch` is then a
+        kernel copy, not a second md5 pass."""
+        if st is not None and self._state is not None and st.st_size >= SETTLE_SIZE:
+            self._state.put(self.fspath(oid), st, oid)
+
+    def trusted(self, oid: str) -> bool:
+        """Whether object `oid` (not legacy) is known to hold its bytes (`vouch`, or the
+        state cache knows it unchanged since it was hashed)."""
+        if oid in self._verified:
+            return True
+        return self._state is not None and self._state.lookup(self.fspath(oid)) == oid
 
     def fspath(self, oid: str, *, legacy: bool = False) -> str:
         """`path()` as a string, without pathlib's cost (hot loops call this per file)."""
@@ -143,6 +170,7 @@ class Cache:
                 raise named(exc, self.root) from exc
             try:
                 stream_copy(src, fd, digest)
+                st = settled(fd)
             except OSError as exc:
                 raise named(exc, self.root) from exc
             finally:
@@ -157,6 +185,7 @@ class Cache:
         except BaseException:
             drop_tmp(tmp)
             raise
+        self._remember(oid, st)
         return oid, True
 
     def add_bytes(self, data: bytes, oid: str, *, legacy: bool = False) -> bool:

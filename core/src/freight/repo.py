@@ -81,8 +81,8 @@ class Repo:
         self.tmp_dir = self.dvc_dir / TMP_DIR
         self.config: Config = load_config(self.dvc_dir, overlay=config)
         cache_dir = self.config.cache_dir or self.dvc_dir / "cache"
-        self.cache = Cache(cache_dir, shared=self.config.cache_shared == "group")
         self.state = State(self.tmp_dir / "freight" / "state.db")
+        self.cache = Cache(cache_dir, shared=self.config.cache_shared == "group", state=self.state)
         self.jobs = self.config.checksum_jobs or max(4, 2 * (os.cpu_count() or 1))
 
     @classmethod
@@ -339,6 +339,7 @@ class Repo:
                 )
             finally:
                 opened.close()
+                self.state.save()  # big objects it downloaded and verified (`Cache.vouch`)
         return _merge(results, direction)
 
     def _at_remote(self, name: str | None, result: TransferResult) -> TransferResult:

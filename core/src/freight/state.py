@@ -100,6 +100,16 @@ class State:
         """The known md5 of `path` if its stat still matches, else None."""
         return _fresh(self._table(kind).get(path), st)
 
+    def lookup(self, path: str, kind: str = "md5") -> str | None:
+        """`get` for a path not yet stat'ed: the stat is taken only if there is an entry."""
+        row = self._table(kind).get(path)
+        if row is None:
+            return None
+        try:
+            return _fresh(row, os.stat(path))
+        except OSError:
+            return None
+
     def get_many(
         self, files: Iterable[tuple[str, os.stat_result]], kind: str = "md5"
     ) -> list[str | None]:

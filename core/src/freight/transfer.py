@@ -12,7 +12,7 @@ renamed into the cache (read-only): a corrupt or partial object never enters the
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -21,8 +21,8 @@ from typing import BinaryIO
 
 from .callbacks import Callback, add_bytes
 from .errors import DiskError, FreightError, ObjectCorruptedError, redact_url
-from .fsutil import drop_tmp, named, tmp_path
-from .hashing import md5_file
+from .fsutil import SETTLE_SIZE, drop_tmp, named, settled, tmp_path
+from .hashing import PipedDigest, md5_file
 from .inventory import RemoteIndex, present
 from .layout import object_relpath
 from .odb import OBJECT_MODE, Cache
@@ -172,7 +172,9 @@ class CacheSink:
         self.cache = cache
         self.tmp = tmp_path(os.path.dirname(dest))
         self._file: BinaryIO | None = None
-        self.md5 = hashlib.md5()
+        self.md5 = PipedDigest()  # a big download is hashed while it is written
+        #: the stat of the object as it was verified (`finish`), if it is big
+        self.stat: os.stat_result | None = None
         self.size = 0
         #: set once a sink of the batch hit an error every other one would: the rest of the
         #: batch then fails at once, writing nothing
@@ -204,7 +206,8 @@ class CacheSink:
 
     def seek(self, pos: int) -> int:
         if pos == 0:
-            self.md5 = hashlib.md5()
+            self.md5.close()
+            self.md5 = PipedDigest()
             self.size = 0
         return self.file.seek(pos)
 
@@ -212,8 +215,10 @@ class CacheSink:
         return self.file.truncate()
 
     def discard(self) -> None:
+        self.md5.close()
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # e.g. a full disk again: it is thrown away
+                self._file.close()
         drop_tmp(self.tmp)
 
     def finish_as_found(self) -> str:
@@ -228,6 +233,9 @@ class CacheSink:
 
     def finish(self, obj: Obj) -> None:
         """Verify against the oid, then move into place; raises on mismatch."""
+        if self.size >= SETTLE_SIZE:
+            self.file.flush()
+            self.stat = settled(self.file.fileno())
         self.file.close()
         if obj.oid.endswith(".dir"):
             actual = self.md5.hexdigest() + ".dir"
@@ -283,7 +291,8 @@ def download(
             outcome.done.append(obj)
             outcome.bytes += sink.size
             add_bytes(callback, sink.size)
-            cache.verified.add(obj.oid)
+            if not obj.legacy:
+                cache.vouch(obj.oid, sink.stat)
         callback.relative_update(1)
 
     if objs:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DiskError, FreightError
-from ..fsutil import copy_into, refuse_symlinked_folders, stale_temporaries
+from ..fsutil import copy_into, refuse_symlinked_folders, sampled_jobs, stale_temporaries
 from ..hashing import read_size
 from . import Done, Sink, Storage, run_each
 
@@ -24,7 +24,8 @@ class LocalStorage(Storage):
     def __init__(self, root: str) -> None:
         self.root = Path(root)
         self.url = str(self.root)
-        self.jobs = 1  # small-file work serialises in the kernel; see fsutil.io_jobs
+        #: at most; a batch of small files runs on one thread (`fsutil.io_jobs`)
+        self.jobs = os.cpu_count() or 1
         self._made: set[str] = set()
 
     def _path(self, key: str) -> Path:
@@ -65,7 +66,7 @@ class LocalStorage(Storage):
             items,
             lambda i: _local(self._put, *i),
             lambda i: i[1],
-            jobs=jobs,
+            jobs=sampled_jobs([src for src, _ in items[:64]], jobs),
             url=self.url,
             on_done=on_done,
         )
@@ -75,7 +76,7 @@ class LocalStorage(Storage):
             items,
             lambda i: _local(self._get, *i),
             lambda i: i[0],
-            jobs=jobs,
+            jobs=sampled_jobs([f"{self.url}/{key}" for key, _ in items[:64]], jobs),
             url=self.url,
             on_done=on_done,
         )

@@ -104,18 +104,14 @@ class Cache:
         wanted = set(oids)
         if len(wanted) < LIST_THRESHOLD:
             return {oid for oid in wanted if not os.path.isfile(self.fspath(oid, legacy=legacy))}
-        by_prefix: dict[str, set[str]] = {}
-        for oid in wanted:
-            by_prefix.setdefault(oid[:2], set()).add(oid[2:])
-        base = self.root if legacy else self.root / "files" / "md5"
-        gone: set[str] = set()
-        for prefix, rests in by_prefix.items():
+        base = self._legacy_root if legacy else self._new_root
+        listed: dict[str, set[str]] = {}
+        for prefix in {oid[:2] for oid in wanted}:
             try:
-                names = set(os.listdir(base / prefix))
+                listed[prefix] = set(os.listdir(f"{base}/{prefix}"))
             except FileNotFoundError:
-                names = set()
-            gone.update(prefix + rest for rest in rests - names)
-        return gone
+                listed[prefix] = set()
+        return {oid for oid in wanted if oid[2:] not in listed[oid[:2]]}
 
     def _prepare(self, dest: Path) -> None:
         self.make_parent(str(dest))

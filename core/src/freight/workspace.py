@@ -57,13 +57,21 @@ def walk(
             continue  # nested repository: ignored wholesale
         if tracked and IGNORE_FILE in names:
             raise PathError(f".dvcignore file should not be in collected dir path: '{abs_dir}'")
+        plain = not sub_rules.specs  # no pattern to match: plain files take the short path
         for entry in entries:
-            rel = f"{sub}/{entry.name}" if sub else entry.name
-            if is_tmp(entry.name) and not entry.is_dir(follow_symlinks=False):
+            name = entry.name
+            rel = f"{sub}/{name}" if sub else name
+            if entry.is_dir(follow_symlinks=False):
+                _visit(entry, rel, reldir, sub_rules, root, found, stack)
+            elif is_tmp(name):
                 if leftovers is not None:
                     leftovers.append(entry.path)
-                continue
-            _visit(entry, rel, reldir, sub_rules, root, found, stack)
+            elif plain and name != ".git" and not entry.is_symlink():
+                st = entry.stat()
+                if stat_mod.S_ISREG(st.st_mode):
+                    found.append(FileInfo(rel, entry.path, st))
+            else:
+                _visit(entry, rel, reldir, sub_rules, root, found, stack)
     return found
 
 

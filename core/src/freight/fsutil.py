@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import secrets
 import time
@@ -22,9 +23,26 @@ TMP_PREFIX = ".freight-"
 TMP_SUFFIX = ".tmp"
 
 
+_token = secrets.token_urlsafe(12)  # this process's: random, renewed in a forked child
+_serial = itertools.count()
+
+
+def _renew_token() -> None:
+    global _token
+    _token = secrets.token_urlsafe(12)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_renew_token)
+
+
 def tmp_path(dirname: str) -> str:
-    """A fresh temporary name in directory `dirname` (any separator-joined string)."""
-    return f"{dirname}/{TMP_PREFIX}{secrets.token_urlsafe(16)}{TMP_SUFFIX}"
+    """A fresh temporary name in directory `dirname` (any separator-joined string).
+
+    Unique without a system call per name: a random token per process and a counter
+    (creating it with O_EXCL would refuse a clash anyway).
+    """
+    return f"{dirname}/{TMP_PREFIX}{_token}{next(_serial):x}{TMP_SUFFIX}"
 
 
 def is_tmp(name: str) -> bool:
@@ -185,7 +203,8 @@ COPY_CHUNK = 1 << 20
 _PIPELINE = 8 << 20  # from this size on, hash on a second thread while writing
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """os.write until every byte of `data` is written (a write may take fewer)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
@@ -197,22 +216,25 @@ def stream_copy(src: str, fd: int, digest: Any = None) -> None:
     A large file is copied in the kernel when there is nothing to hash, else hashed on a
     second thread while this one writes (`PipedDigest`).
     """
-    with open(src, "rb", buffering=0) as stream:
-        size = os.fstat(stream.fileno()).st_size
-        if digest is None and size >= _PIPELINE and _kernel_copy(stream.fileno(), fd, size):
+    source = os.open(src, os.O_RDONLY)  # not open(): it would fstat the file once more
+    feed = digest
+    try:
+        size = os.fstat(source).st_size
+        if digest is None and size >= _PIPELINE and _kernel_copy(source, fd, size):
             return
-        feed = PipedDigest(digest) if digest is not None and size >= _PIPELINE else digest
+        if digest is not None and size >= _PIPELINE:
+            feed = PipedDigest(digest)
         ask = min(COPY_CHUNK, size + 1)  # see hashing.read_size
-        try:
-            while chunk := stream.read(ask):
-                if feed is not None:
-                    feed.update(chunk)
-                _write_all(fd, chunk)
-                if len(chunk) < ask:
-                    return  # a short read of a regular file is its end
-        finally:
-            if isinstance(feed, PipedDigest):
-                feed.close()
+        while chunk := os.read(source, ask):
+            if feed is not None:
+                feed.update(chunk)
+            write_all(fd, chunk)
+            if len(chunk) < ask:
+                return  # a short read of a regular file is its end
+    finally:
+        os.close(source)
+        if isinstance(feed, PipedDigest):
+            feed.close()
 
 
 def _kernel_copy(src: int, dest: int, size: int) -> bool:

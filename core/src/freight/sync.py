@@ -24,6 +24,7 @@ from .odb import Cache
 from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
 from .storage import Storage
 from .transfer import (
+    ORDER,
     Dir,
     Obj,
     Outcome,
@@ -328,7 +329,7 @@ def fetch_objects(
     """
     wanted_objs = set(objs)
     local = _cached(cache, wanted_objs)
-    todo = sorted(o for o in wanted_objs if o.key not in local)
+    todo = sorted((o for o in wanted_objs if o.key not in local), key=ORDER)
     callback.set_size(len(todo))
     outcome = download(
         remote.storage, cache, todo, jobs=remote.jobs, index=remote.index, callback=callback

@@ -17,11 +17,11 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from operator import attrgetter
 
 from .callbacks import Callback, add_bytes
 from .errors import DiskError, FreightError, ObjectCorruptedError, redact_url
-from .fsutil import SETTLE_SIZE, drop_tmp, named, settled, tmp_path
+from .fsutil import SETTLE_SIZE, drop_tmp, named, settled, tmp_path, write_all
 from .hashing import PipedDigest, md5_file
 from .inventory import RemoteIndex, present
 from .layout import object_relpath
@@ -47,6 +47,11 @@ class Obj:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", object_relpath(self.oid, legacy=self.legacy))
+
+
+#: `Obj`'s own order, as a sort key: sorting 100,000 objects by their generated `__lt__`
+#: costs a Python call per comparison
+ORDER = attrgetter("oid", "legacy")
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,10 @@ def plan_push(wanted: Wanted, local: set[str], remote: set[str]) -> PushPlan:
         files.update(d.members)
         if d.tree.key not in remote and d.tree.key in local:
             dirs.append(d)
-    upload = sorted(o for o in files if o.key in local and o.key not in remote)
-    missing = sorted(o for o in wanted.all() if o.key not in local and o.key not in remote)
+    upload = sorted((o for o in files if o.key in local and o.key not in remote), key=ORDER)
+    missing = sorted(
+        (o for o in wanted.all() if o.key not in local and o.key not in remote), key=ORDER
+    )
     return PushPlan(tuple(upload), tuple(dirs), tuple(missing))
 
 
@@ -101,7 +108,7 @@ def plan_fetch(
     wanted: Iterable[Obj], local: set[str], remote: set[str]
 ) -> tuple[list[Obj], list[Obj]]:
     """Pure: the objects to download, and those in neither place."""
-    objs = sorted(set(wanted))
+    objs = sorted(set(wanted), key=ORDER)
     todo = [o for o in objs if o.key not in local and o.key in remote]
     missing = [o for o in objs if o.key not in local and o.key not in remote]
     return todo, missing
@@ -164,14 +171,15 @@ class CacheSink:
     """A temporary file in the cache that hashes what is written to it.
 
     The file is opened on first use, so a batch of thousands of sinks holds only as many
-    open files as there are transfers in flight.
+    open files as there are transfers in flight. It is a bare descriptor, not a Python
+    file: that costs four system calls fewer per object (fetch of many small files).
     """
 
     def __init__(self, dest: str, cache: Cache, halt: list[DiskError] | None = None) -> None:
         self.dest = dest
         self.cache = cache
         self.tmp = tmp_path(os.path.dirname(dest))
-        self._file: BinaryIO | None = None
+        self._fd: int | None = None  # None: not opened yet; -1: closed
         self.md5 = PipedDigest()  # a big download is hashed while it is written
         #: the stat of the object as it was verified (`finish`), if it is big
         self.stat: os.stat_result | None = None
@@ -180,51 +188,60 @@ class CacheSink:
         #: batch then fails at once, writing nothing
         self._halt = halt
 
-    @property
-    def file(self) -> BinaryIO:
-        if self._file is None:
+    def _open(self) -> int:
+        if self._fd is None:
             if self._halt:
                 raise DiskError(f"not written: {self._halt[0]}")
             self.cache.make_parent(self.dest)
             # created read-only: objects are 0444 (the open descriptor may still write)
-            self._file = open(self.tmp, "xb", opener=_read_only)  # noqa: SIM115 - closed by finish()/discard()
-        return self._file
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+            self._fd = os.open(self.tmp, flags, OBJECT_MODE)
+        return self._fd
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd is not None and fd >= 0:
+            os.close(fd)
 
     @property
     def is_open(self) -> bool:
-        return self._file is not None and not self._file.closed
+        return self._fd is not None and self._fd >= 0
 
     def write(self, data: bytes | memoryview) -> int:
         self.md5.update(data)
         self.size += len(data)
         try:
-            return self.file.write(data)
+            write_all(self._open(), data)
         except FreightError:
             raise
         except OSError as exc:  # the local side failed (a full disk): say where
             raise DiskError.of(named(exc, self.dest)) from exc
+        return len(data)
 
     def seek(self, pos: int) -> int:
         if pos == 0:
             self.md5.close()
             self.md5 = PipedDigest()
             self.size = 0
-        return self.file.seek(pos)
+        return os.lseek(self._open(), pos, os.SEEK_SET)
 
     def truncate(self) -> int:
-        return self.file.truncate()
+        fd = self._open()
+        pos = os.lseek(fd, 0, os.SEEK_CUR)
+        os.ftruncate(fd, pos)
+        return pos
 
     def discard(self) -> None:
         self.md5.close()
-        if self._file is not None:
-            with contextlib.suppress(OSError):  # e.g. a full disk again: it is thrown away
-                self._file.close()
+        with contextlib.suppress(OSError):  # e.g. a full disk again: it is thrown away
+            self._close()
         drop_tmp(self.tmp)
 
     def finish_as_found(self) -> str:
         """Move a download whose md5 was not known in advance into the cache under the
         md5 it has; returns that md5."""
-        self.file.close()
+        self._open()  # an empty download is an empty file
+        self._close()
         md5 = self.md5.hexdigest()
         dest = self.cache.fspath(md5)
         self.cache.make_parent(dest)
@@ -233,10 +250,10 @@ class CacheSink:
 
     def finish(self, obj: Obj) -> None:
         """Verify against the oid, then move into place; raises on mismatch."""
+        fd = self._open()
         if self.size >= SETTLE_SIZE:
-            self.file.flush()
-            self.stat = settled(self.file.fileno())
-        self.file.close()
+            self.stat = settled(fd)
+        self._close()
         if obj.oid.endswith(".dir"):
             actual = self.md5.hexdigest() + ".dir"
         elif obj.legacy:
@@ -247,10 +264,6 @@ class CacheSink:
             os.unlink(self.tmp)
             raise ObjectCorruptedError(obj.oid, actual, "the remote")
         os.replace(self.tmp, self.dest)
-
-
-def _read_only(path: str, flags: int) -> int:
-    return os.open(path, flags, OBJECT_MODE)
 
 
 def download(

@@ -54,12 +54,15 @@ class LocalStorage(Storage):
         copy_into(local, dest, mode=OBJECT_MODE)
 
     def _get(self, key: str, sink: Sink) -> None:
-        with open(f"{self.url}/{key}", "rb", buffering=0) as stream:
-            ask = read_size(stream.fileno())
-            while chunk := stream.read(ask):
+        fd = os.open(f"{self.url}/{key}", os.O_RDONLY)  # not open(): one fstat fewer
+        try:
+            ask = read_size(fd)
+            while chunk := os.read(fd, ask):
                 sink.write(chunk)
                 if len(chunk) < ask:
                     break  # a short read of a regular file is its end
+        finally:
+            os.close(fd)
 
     def upload(self, items: Sequence[tuple[str, str]], *, jobs: int, on_done: Done) -> None:
         run_each(

@@ -210,8 +210,9 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
-def stream_copy(src: str, fd: int, digest: Any = None) -> None:
-    """Copy the file at `src` into open descriptor `fd`, feeding `digest` every byte.
+def stream_copy(src: str, fd: int, digest: Any = None) -> int:
+    """Copy the file at `src` into open descriptor `fd`, feeding `digest` every byte;
+    returns the size the file had when it was opened.
 
     A large file is copied in the kernel when there is nothing to hash, else hashed on a
     second thread while this one writes (`PipedDigest`).
@@ -221,7 +222,7 @@ def stream_copy(src: str, fd: int, digest: Any = None) -> None:
     try:
         size = os.fstat(source).st_size
         if digest is None and size >= _PIPELINE and _kernel_copy(source, fd, size):
-            return
+            return size
         if digest is not None and size >= _PIPELINE:
             feed = PipedDigest(digest)
         ask = min(COPY_CHUNK, size + 1)  # see hashing.read_size
@@ -230,7 +231,8 @@ def stream_copy(src: str, fd: int, digest: Any = None) -> None:
                 feed.update(chunk)
             write_all(fd, chunk)
             if len(chunk) < ask:
-                return  # a short read of a regular file is its end
+                break  # a short read of a regular file is its end
+        return size
     finally:
         os.close(source)
         if isinstance(feed, PipedDigest):

@@ -56,10 +56,12 @@ class PipedDigest:
     `close` (or `hexdigest`) waits for the queued chunks and stops the thread.
     """
 
+    __slots__ = ("_big", "_pending", "_pool", "digest")  # a fetch keeps one per object
+
     def __init__(self, digest: Any = None) -> None:
         self.digest = digest if digest is not None else hashlib.md5()
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: deque[Future[None]] = deque()
+        self._pending: deque[Future[None]] | None = None  # made with the thread
         self._big = 0
 
     def update(self, data: bytes | memoryview) -> None:
@@ -68,13 +70,14 @@ class PipedDigest:
             self._wait(0)
             self.digest.update(data)
             return
-        if self._pool is None:
+        if self._pool is None or self._pending is None:
             self._pool = ThreadPoolExecutor(max_workers=1)  # one worker keeps chunk order
+            self._pending = deque()
         self._pending.append(self._pool.submit(self.digest.update, data))
         self._wait(_IN_FLIGHT)
 
     def _wait(self, keep: int) -> None:
-        while len(self._pending) > keep:
+        while self._pending and len(self._pending) > keep:
             self._pending.popleft().result()
 
     def close(self) -> None:

@@ -165,8 +165,8 @@ class Cache:
             except OSError as exc:  # name the cache, not a temporary
                 raise named(exc, self.root) from exc
             try:
-                stream_copy(src, fd, digest)
-                st = settled(fd)
+                size = stream_copy(src, fd, digest)
+                st = settled(fd) if size >= SETTLE_SIZE else None  # see `_remember`
             except OSError as exc:
                 raise named(exc, self.root) from exc
             finally:

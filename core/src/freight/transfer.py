@@ -175,6 +175,8 @@ class CacheSink:
     file: that costs four system calls fewer per object (fetch of many small files).
     """
 
+    __slots__ = ("_fd", "_halt", "cache", "dest", "md5", "size", "stat", "tmp")
+
     def __init__(self, dest: str, cache: Cache, halt: list[DiskError] | None = None) -> None:
         self.dest = dest
         self.cache = cache

@@ -201,6 +201,7 @@ def bench_tool(
     for op in OPS:
         doomed, args = steps[op]
         reset(doomed)
+        os.sync()  # the previous step's writes reach the disk now, not during this one
         if op == "status":  # warm once: the reported figure is the second, clean run
             timed([*exe, *args], repo, env)
         wall, cpu, rss = timed([*exe, *args], repo, env)
@@ -277,6 +278,7 @@ def floors(name: str, src: Path) -> list[Run]:
     out.append(Run(name, "floor", "md5 all", wall, cpu, rss))
     dest = WORK / "cp-floor"
     reset([dest])
+    os.sync()
     wall, cpu, rss = timed(["cp", "-r", str(src), str(dest)], WORK, dict(os.environ))
     out.append(Run(name, "floor", "cp -r", wall, cpu, rss))
     reset([dest])

@@ -205,9 +205,11 @@ _PIPELINE = 8 << 20  # from this size on, hash on a second thread while writing
 
 def write_all(fd: int, data: bytes | memoryview) -> None:
     """os.write until every byte of `data` is written (a write may take fewer)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    done = os.write(fd, data)
+    if done < len(data):
+        view = memoryview(data)[done:]
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def stream_copy(src: str, fd: int, digest: Any = None) -> int:

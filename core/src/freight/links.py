@@ -46,13 +46,13 @@ class Linker:
         unknown = set(types) - set(LINK_TYPES)
         if unknown or not types:
             raise ValueError(f"unknown link types {sorted(unknown)}")
-        self._types = list(types)
+        self._types = tuple(types)  # replaced, never changed in place: `link` iterates it
         self._lock = threading.Lock()
         self._file_mode = 0o666 & ~umask()
 
     @property
     def types(self) -> tuple[str, ...]:
-        return tuple(self._types)
+        return self._types
 
     def link(
         self, src: Path | str, dest: Path | str, *, oid: str | None = None, isexec: bool = False
@@ -98,4 +98,4 @@ class Linker:
     def _drop(self, kind: str) -> None:
         with self._lock:
             if kind in self._types and len(self._types) > 1:
-                self._types.remove(kind)
+                self._types = tuple(t for t in self._types if t != kind)

@@ -23,6 +23,9 @@ from ..errors import RemoteError
 from . import Done, Sink, Storage
 
 T = TypeVar("T")
+#: objects up to this size are read in one piece: every await of a Rust future is a round
+#: trip between tokio's threads and the event loop, which costs more than the bytes
+WHOLE = 1 << 20
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -156,6 +159,9 @@ class ObstoreStorage(Storage):
         async def get(item: tuple[str, Sink]) -> None:
             key, sink = item
             result = await obstore.get_async(self.store, key)
+            if result.meta["size"] <= WHOLE:  # one await instead of one per chunk and the end
+                sink.write(memoryview(await result.bytes_async()))
+                return
             async for chunk in result.stream():
                 sink.write(chunk)
 

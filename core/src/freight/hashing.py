@@ -62,11 +62,11 @@ class PipedDigest:
         self.digest = digest if digest is not None else hashlib.md5()
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future[None]] | None = None  # made with the thread
-        self._big = 0
+        self._big = False  # a big chunk was seen: the next ones go to the thread
 
     def update(self, data: bytes | memoryview) -> None:
         if len(data) < PIPE_MIN or not isinstance(data, bytes) or not self._big:
-            self._big += len(data) >= PIPE_MIN
+            self._big = self._big or len(data) >= PIPE_MIN
             self._wait(0)
             self.digest.update(data)
             return

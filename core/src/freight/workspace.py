@@ -57,54 +57,49 @@ def walk(
             continue  # nested repository: ignored wholesale
         if tracked and IGNORE_FILE in names:
             raise PathError(f".dvcignore file should not be in collected dir path: '{abs_dir}'")
-        plain = not sub_rules.specs  # no pattern to match: plain files take the short path
         for entry in entries:
             name = entry.name
             rel = f"{sub}/{name}" if sub else name
             if entry.is_dir(follow_symlinks=False):
-                _visit(entry, rel, reldir, sub_rules, root, found, stack)
+                _descend(entry, rel, reldir, sub_rules, root, stack)
             elif is_tmp(name):
                 if leftovers is not None:
                     leftovers.append(entry.path)
-            elif plain and name != ".git" and not entry.is_symlink():
-                st = entry.stat()
-                if stat_mod.S_ISREG(st.st_mode):
+            elif not is_builtin_ignored(name, False) and not (
+                sub_rules.specs  # no patterns: no repo-relative path to build and match
+                and sub_rules.is_ignored(f"{reldir}/{rel}" if reldir else rel, False)
+            ):
+                st = _link_stat(entry) if entry.is_symlink() else entry.stat()
+                if st is not None and stat_mod.S_ISREG(st.st_mode):
                     found.append(FileInfo(rel, entry.path, st))
-            else:
-                _visit(entry, rel, reldir, sub_rules, root, found, stack)
     return found
 
 
-def _visit(
+def _descend(
     entry: os.DirEntry[str],
     rel: str,
     reldir: str,
     rules: Rules,
     root: Path,
-    found: list[FileInfo],
     stack: list[tuple[str, Rules]],
 ) -> None:
+    """Queue directory `entry` for the walk, with the rules in effect inside it."""
     repo_rel = f"{reldir}/{rel}" if reldir else rel
-    if entry.is_dir(follow_symlinks=False):
-        if is_builtin_ignored(entry.name, True) or rules.is_ignored(repo_rel, True):
-            return
-        stack.append(
-            (rel, rules.descend(root, repo_rel) if rules.specs or _has_ignore(entry) else rules)
-        )
+    if is_builtin_ignored(entry.name, True) or rules.is_ignored(repo_rel, True):
         return
-    if is_builtin_ignored(entry.name, False) or rules.is_ignored(repo_rel, False):
-        return
-    if entry.is_symlink():
-        try:
-            st = os.stat(entry.path)
-        except FileNotFoundError:
-            raise PathError(f"[Errno 2] No such file or directory: '{entry.path}'") from None
-        if stat_mod.S_ISDIR(st.st_mode):
-            return  # symlinked directories are not traversed (E15)
-    else:
-        st = entry.stat()
-    if stat_mod.S_ISREG(st.st_mode):
-        found.append(FileInfo(rel, entry.path, st))
+    stack.append(
+        (rel, rules.descend(root, repo_rel) if rules.specs or _has_ignore(entry) else rules)
+    )
+
+
+def _link_stat(entry: os.DirEntry[str]) -> os.stat_result | None:
+    """The stat of the file symlink `entry` points to; None for a symlinked directory (not
+    traversed, E15); a dangling symlink is an error."""
+    try:
+        st = os.stat(entry.path)
+    except FileNotFoundError:
+        raise PathError(f"[Errno 2] No such file or directory: '{entry.path}'") from None
+    return None if stat_mod.S_ISDIR(st.st_mode) else st
 
 
 def _has_ignore(entry: os.DirEntry[str]) -> bool:

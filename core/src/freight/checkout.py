@@ -21,12 +21,13 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DiskError, FreightError, ObjectNotFoundError, PathError
-from .fsutil import case_insensitive, map_batched, named, sampled_jobs
+from .fsutil import case_insensitive, is_tmp, map_batched, named, parent, sampled_jobs, tmp_path
 from .ignore import Rules
 from .links import Linker
 from .model import Output
@@ -178,10 +179,10 @@ def _dirs_below(top: str, paths: Iterable[str]) -> set[str]:
     """Pure: every directory strictly between `top` and each of the (repo-relative) paths."""
     dirs: set[str] = set()
     for path in paths:
-        d = posixpath.dirname(path)
+        d = parent(path)
         while d != top and d not in dirs and d.startswith(top + "/"):
             dirs.add(d)
-            d = posixpath.dirname(d)
+            d = parent(d)
     return dirs
 
 
@@ -225,9 +226,26 @@ class _Applier:
     jobs: int
     progress: Callable[[int], None] | None
 
-    def prepare(self, plan: OutputPlan) -> None:
-        """Delete what goes, then create the directories the new files need."""
+    def prepare(self, plan: OutputPlan) -> str | None:
+        """Delete what goes, then create the directories the new files need.
+
+        A directory output that does not exist at all is built in a hidden sibling
+        directory instead (returned), whose files are written in place, and `publish`ed
+        with one rename: a killed run leaves no partial output, only a temporary that the
+        next checkout of that folder removes, and no file pays a rename of its own.
+        """
         root, out = self.root, plan.output
+        if plan.make_root and not plan.existed:
+            folder = parent(f"{root}/{out.path}")
+            os.makedirs(folder, exist_ok=True)
+            _drop_builds(folder)
+            build = tmp_path(folder)
+            os.mkdir(build)
+            cut = len(out.path) + 1
+            for sub in sorted({parent(p[cut:]) for p, _ in plan.create}):
+                if sub:
+                    os.makedirs(f"{build}/{sub}", exist_ok=True)
+            return build
         for path in plan.delete:
             os.unlink(root / path)
         _prune_dirs(root, plan.delete, out.path)
@@ -235,33 +253,52 @@ class _Applier:
             os.unlink(root / out.path)
         if plan.make_root:
             os.makedirs(root / out.path, exist_ok=True)
-        for parent in sorted({posixpath.dirname(p) for p, _ in plan.create}):
-            if parent:
-                os.makedirs(root / parent, exist_ok=True)
+        for folder in sorted({parent(p) for p, _ in plan.create}):
+            if folder:
+                os.makedirs(root / folder, exist_ok=True)
+        return None
 
-    def materialise(self, plan: OutputPlan) -> list[Failure]:
-        """Create the files of `plan`; failures are collected per file, except an error
-        every other file would hit too (a full disk, a read-only directory, no descriptor
-        left): the files not yet begun are skipped and that one error is raised."""
+    def publish(self, plan: OutputPlan, build: str) -> None:
+        """Give a built directory output its name (`prepare`)."""
+        dest = self.root / plan.output.path
+        try:
+            os.rename(build, dest)  # replaces only an empty directory made meanwhile
+        except OSError as exc:
+            shutil.rmtree(build, ignore_errors=True)
+            raise PathError(
+                f"cannot check out '{plan.output.path}': '{dest}' appeared while it was being "
+                f"checked out ({exc.strerror}); nothing was changed there"
+            ) from exc
+
+    def materialise(self, plan: OutputPlan, build: str | None = None) -> list[Failure]:
+        """Create the files of `plan` (in `build`, if given); failures are collected per
+        file, except an error every other file would hit too (a full disk, a read-only
+        directory, no descriptor left): the files not yet begun are skipped and that one
+        error is raised."""
         out = plan.output
         base, isexec = str(self.root), out.isexec and not out.is_dir
+        cut, fresh = len(out.path) + 1, build is not None
         fatal: list[DiskError] = []
 
         def one(item: tuple[str, str]) -> Failure | None:
             path, oid = item
             if fatal:
                 return Failure(path, oid, "DiskError", f"not checked out: {fatal[0]}")
-            src, dest = self.cache.fspath(oid, legacy=out.legacy), f"{base}/{path}"
+            src, final = self.cache.fspath(oid, legacy=out.legacy), f"{base}/{path}"
+            dest = final if build is None else f"{build}/{path[cut:]}"
             try:
                 trusted = out.legacy or self.cache.trusted(oid)
-                st = self.linker.link(src, dest, oid=None if trusted else oid, isexec=isexec)
-                self.state.put(dest, st, oid, out.hash_name, written=True)
+                checked = None if trusted else oid
+                st = self.linker.link(src, dest, oid=checked, isexec=isexec, fresh=fresh)
+                self.state.put(final, st, oid, out.hash_name, written=True)
             except FileNotFoundError as exc:
                 return Failure.of(path, oid, exc) if os.path.exists(src) else _missing(path, oid)
             except FreightError as exc:
                 return Failure.of(path, oid, exc)
             except OSError as exc:  # e.g. a full disk: name the file and the remedy
-                err = DiskError.of(named(exc, dest))
+                err = DiskError.of(
+                    OSError(exc.errno, exc.strerror, final) if fresh else named(exc, final)
+                )
                 if err.stops_run and not fatal:
                     fatal.append(err.about(path))
                 return Failure.of(path, oid, err)
@@ -273,6 +310,15 @@ class _Applier:
         if fatal:
             raise fatal[0]
         return [f for f in done if f is not None]
+
+
+def _drop_builds(folder: str) -> None:
+    """Remove the build directories (`_Applier.prepare`) that killed checkouts left in
+    `folder`: they hold only copies of cache objects, and the repository lock is held."""
+    with os.scandir(folder) as entries:
+        doomed = [e.path for e in entries if is_tmp(e.name) and e.is_dir(follow_symlinks=False)]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def apply(
@@ -298,8 +344,15 @@ def apply(
                 os.unlink(leftover)
         if not plan.changes:
             continue
-        applier.prepare(plan)
-        failed = applier.materialise(plan)
+        build = applier.prepare(plan)
+        try:
+            failed = applier.materialise(plan, build)
+        except BaseException:
+            if build is not None:
+                shutil.rmtree(build, ignore_errors=True)
+            raise
+        if build is not None:
+            applier.publish(plan, build)
         failures.extend(failed)
         bad = {f.path for f in failed}
         counts["modified"] += len(plan.replace - bad)

@@ -45,6 +45,12 @@ def tmp_path(dirname: str) -> str:
     return f"{dirname}/{TMP_PREFIX}{_token}{next(_serial):x}{TMP_SUFFIX}"
 
 
+def parent(path: str) -> str:
+    """`os.path.dirname` of a `/`-joined path, without its per-call cost (hot loops)."""
+    head, sep, _ = path.rpartition("/")
+    return (head or "/") if sep else ""
+
+
 def is_tmp(name: str) -> bool:
     """Whether a file name is one of freight's temporaries."""
     return name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX)
@@ -140,15 +146,19 @@ def tmp_name(path: Path) -> Path:
     return Path(tmp_path(str(path.parent)))
 
 
-def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.stat_result:
+def copy_into(
+    src: str, dest: str, *, mode: int, md5: str | None = None, fresh: bool = False
+) -> os.stat_result:
     """Copy `src` to a temporary sibling of `dest` created with `mode`, then rename it.
 
     Few system calls per file (this is the hot loop of push, fetch and checkout): no
     separate chmod, no extra read at end of file. With `md5`, the bytes are hashed on the
-    way and a mismatch raises ObjectCorruptedError before `dest` is touched. Returns the
-    stat of the new file.
+    way and a mismatch raises ObjectCorruptedError before `dest` is touched. `fresh`:
+    `dest` lies in a directory no one else can see yet (a checkout's build directory,
+    renamed into place as a whole), so it is written in place and removed on failure.
+    Returns the stat of the new file.
     """
-    tmp = tmp_path(os.path.dirname(dest))
+    tmp = dest if fresh else tmp_path(parent(dest))
     digest = hashlib.md5() if md5 is not None else None
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -164,10 +174,11 @@ def copy_into(src: str, dest: str, *, mode: int, md5: str | None = None) -> os.s
             os.close(fd)
         if digest is not None and digest.hexdigest() != md5:
             raise ObjectCorruptedError(md5 or "", digest.hexdigest(), src)
-        try:
-            os.replace(tmp, dest)
-        except OSError as exc:  # e.g. a folder where the file goes: name it, not the temporary
-            raise named(exc, dest) from exc
+        if not fresh:
+            try:
+                os.replace(tmp, dest)
+            except OSError as exc:  # e.g. a folder where the file goes: name it
+                raise named(exc, dest) from exc
     except BaseException:
         drop_tmp(tmp)
         raise

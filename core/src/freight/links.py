@@ -3,7 +3,8 @@
 Types are tried in the configured order; a type that fails with an error meaning "not
 possible here" (EXDEV, EPERM, ENOTSUP, ...) is dropped for the rest of the operation
 (DVC's rule, spec §5.3). Every file is created under a temporary name and renamed into
-place, so a workspace path is either its old content or the complete new one. Copies are
+place, so a workspace path is either its old content or the complete new one (a new
+directory output is built hidden and renamed as a whole: its files are made in place). Copies are
 hashed while they are written, so a corrupt cache object never reaches the workspace.
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import LinkError
-from .fsutil import copy_into, drop_tmp, tmp_path, umask
+from .fsutil import copy_into, drop_tmp, parent, tmp_path, umask
 
 LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
 _FALLBACK_ERRNOS = frozenset(
@@ -55,16 +56,23 @@ class Linker:
         return self._types
 
     def link(
-        self, src: Path | str, dest: Path | str, *, oid: str | None = None, isexec: bool = False
+        self,
+        src: Path | str,
+        dest: Path | str,
+        *,
+        oid: str | None = None,
+        isexec: bool = False,
+        fresh: bool = False,
     ) -> os.stat_result:
         """Replace `dest` with the object at `src`; returns the new file's stat.
 
-        `oid` (plain md5) makes copies verify the bytes they write.
+        `oid` (plain md5) makes copies verify the bytes they write. `fresh`: `dest` is in
+        a directory no one else sees yet (`fsutil.copy_into`): made in place, no rename.
         """
         src, dest = os.fspath(src), os.fspath(dest)
         for kind in self.types:
             try:
-                return self._make(kind, src, dest, oid, isexec)
+                return self._make(kind, src, dest, oid, isexec, fresh)
             except OSError as exc:
                 if exc.errno not in _FALLBACK_ERRNOS or isinstance(exc, LinkError):
                     raise
@@ -72,12 +80,12 @@ class Linker:
         raise LinkError(f"no possible cache link types ({', '.join(self._types)}) for '{dest}'")
 
     def _make(
-        self, kind: str, src: str, dest: str, oid: str | None, isexec: bool
+        self, kind: str, src: str, dest: str, oid: str | None, isexec: bool, fresh: bool
     ) -> os.stat_result:
         mode = self._file_mode | (0o100 if isexec else 0)
         if kind == "copy":
-            return copy_into(src, dest, mode=mode, md5=oid)
-        tmp = tmp_path(os.path.dirname(dest))
+            return copy_into(src, dest, mode=mode, md5=oid, fresh=fresh)
+        tmp = dest if fresh else tmp_path(parent(dest))
         try:
             if kind == "reflink":
                 with open(src, "rb") as s, open(tmp, "xb") as d:
@@ -89,7 +97,8 @@ class Linker:
                 os.link(src, tmp)
             else:
                 os.symlink(os.path.abspath(src), tmp)
-            os.replace(tmp, dest)
+            if not fresh:
+                os.replace(tmp, dest)
         except BaseException:
             drop_tmp(tmp)
             raise

@@ -19,6 +19,7 @@ from .fsutil import (
     SETTLE_SIZE,
     drop_tmp,
     named,
+    parent,
     refuse_symlinked_folders,
     settled,
     stream_copy,
@@ -119,14 +120,14 @@ class Cache:
     def make_parent(self, dest: str) -> None:
         """Create the directory of object path `dest` (once per process, with the cache's
         directory mode: group-writable for a shared cache); never a symlinked one."""
-        parent = os.path.dirname(dest)
-        if parent not in self._made:
-            refuse_symlinked_folders(self._legacy_root, parent)
+        folder = parent(dest)
+        if folder not in self._made:
+            refuse_symlinked_folders(self._legacy_root, folder)
             if self._shared:
-                _make_shared_dirs(parent)
+                _make_shared_dirs(folder)
             else:
-                os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
+                os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
 
     def add_file(self, src: str, oid: str, *, legacy: bool = False, hardlink: bool = False) -> bool:
         """Store the file at `src` (already hashed to `oid`); False if it was there."""

@@ -15,13 +15,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
 from .callbacks import Callback, add_bytes
 from .errors import DiskError, FreightError, ObjectCorruptedError, redact_url
-from .fsutil import SETTLE_SIZE, drop_tmp, named, settled, tmp_path, write_all
+from .fsutil import (
+    SETTLE_SIZE,
+    copy_into,
+    drop_tmp,
+    map_batched,
+    named,
+    parent,
+    sampled_jobs,
+    settled,
+    tmp_path,
+    write_all,
+)
 from .hashing import PipedDigest, md5_file
 from .inventory import RemoteIndex, present
 from .layout import object_relpath
@@ -180,7 +191,7 @@ class CacheSink:
     def __init__(self, dest: str, cache: Cache, halt: list[DiskError] | None = None) -> None:
         self.dest = dest
         self.cache = cache
-        self.tmp = tmp_path(os.path.dirname(dest))
+        self.tmp = tmp_path(parent(dest))
         self._fd: int | None = None  # None: not opened yet; -1: closed
         self.md5 = PipedDigest()  # a big download is hashed while it is written
         #: the stat of the object as it was verified (`finish`), if it is big
@@ -280,9 +291,54 @@ def download(
     """Download and verify objects into the cache; failures are collected per object."""
     outcome = Outcome()
     fatal: list[DiskError] = []
+    gone: list[str] = []
+
+    def settle(obj: Obj, err: BaseException | None, size: int, st: os.stat_result | None) -> None:
+        if err is None:
+            outcome.done.append(obj)
+            outcome.bytes += size
+            add_bytes(callback, size)
+            if not obj.legacy:
+                cache.vouch(obj.oid, st)
+        else:
+            if isinstance(err, FileNotFoundError):
+                gone.append(obj.key)
+                err = FileNotFoundError(f"{obj.oid} is not on the remote {storage.url}")
+            _note_fatal(fatal, obj, err)
+            outcome.failed.append(Failure.of(obj.path, obj.oid, err))
+        callback.relative_update(1)
+
+    if objs:
+        logger.debug(
+            "downloading %d objects from %s (%d jobs)", len(objs), redact_url(storage.url), jobs
+        )
+    try:
+        if storage.folder is not None and not any(o.legacy for o in objs):
+            _copy_down(storage.folder, cache, objs, jobs, settle, fatal)
+        else:
+            _stream_down(storage, cache, objs, jobs, settle, fatal)
+    finally:
+        if index is not None and gone:
+            index.discard(gone)  # it remembered objects the remote no longer has
+    if fatal:
+        raise fatal[0]
+    return outcome
+
+
+Settle = Callable[[Obj, BaseException | None, int, "os.stat_result | None"], None]
+
+
+def _stream_down(
+    storage: Storage,
+    cache: Cache,
+    objs: Sequence[Obj],
+    jobs: int,
+    settle: Settle,
+    fatal: list[DiskError],
+) -> None:
+    """Download through the storage's client into a `CacheSink` per object."""
     sinks = {o.key: CacheSink(cache.fspath(o.oid, legacy=o.legacy), cache, fatal) for o in objs}
     by_key = {o.key: o for o in objs}
-    gone: list[str] = []
 
     def done(key: str, err: BaseException | None) -> None:
         obj, sink = by_key[key], sinks[key]
@@ -297,34 +353,50 @@ def download(
                 raise DiskError.of(named(exc, sink.dest)) from exc
         except Exception as exc:
             sink.discard()
-            if isinstance(exc, FileNotFoundError):
-                gone.append(key)
-                exc = FileNotFoundError(f"{obj.oid} is not on the remote {storage.url}")
-            _note_fatal(fatal, obj, exc)
-            outcome.failed.append(Failure.of(obj.path, obj.oid, exc))
+            settle(obj, exc, 0, None)
         else:
-            outcome.done.append(obj)
-            outcome.bytes += sink.size
-            add_bytes(callback, sink.size)
-            if not obj.legacy:
-                cache.vouch(obj.oid, sink.stat)
-        callback.relative_update(1)
+            settle(obj, None, sink.size, sink.stat)
 
-    if objs:
-        logger.debug(
-            "downloading %d objects from %s (%d jobs)", len(objs), redact_url(storage.url), jobs
-        )
     try:
         storage.download([(o.key, sinks[o.key]) for o in objs], jobs=jobs, on_done=done)
     finally:
         for sink in sinks.values():
             if sink.is_open:
                 sink.discard()
-        if index is not None and gone:
-            index.discard(gone)  # it remembered objects the remote no longer has
-    if fatal:
-        raise fatal[0]
-    return outcome
+
+
+def _copy_down(
+    folder: str,
+    cache: Cache,
+    objs: Sequence[Obj],
+    jobs: int,
+    settle: Settle,
+    fatal: list[DiskError],
+) -> None:
+    """Copy objects out of a local folder into the cache, each verified on the way (a
+    temporary, hashed while written, renamed only if it matches): the same result as a
+    sink, with a third of the Python work per object (fetch of many small files)."""
+
+    def one(obj: Obj) -> None:
+        if fatal:
+            settle(obj, DiskError(f"not written: {fatal[0]}"), 0, None)
+            return
+        src, dest = f"{folder}/{obj.key}", cache.fspath(obj.oid)
+        md5 = obj.oid[:-4] if obj.oid.endswith(".dir") else obj.oid
+        try:
+            cache.make_parent(dest)
+            st = copy_into(src, dest, mode=OBJECT_MODE, md5=md5)
+        except ObjectCorruptedError as exc:
+            actual = exc.actual + obj.oid[len(md5) :]
+            settle(obj, ObjectCorruptedError(obj.oid, actual, f"the remote ({src})"), 0, None)
+        except (FreightError, FileNotFoundError) as exc:
+            settle(obj, exc, 0, None)
+        except OSError as exc:  # a local folder on both sides: a disk error either way
+            settle(obj, DiskError.of(named(exc, dest)), 0, None)
+        else:
+            settle(obj, None, st.st_size, st if st.st_size >= SETTLE_SIZE else None)
+
+    map_batched(one, objs, jobs=sampled_jobs([f"{folder}/{o.key}" for o in objs[:64]], jobs))
 
 
 def remote_present(

@@ -56,6 +56,9 @@ class Storage(ABC):
     can_write: bool = True
     #: default number of requests in flight
     jobs: int = 16
+    #: the local folder at the root of the keys, if the storage is one: objects are then
+    #: copied out of it directly (a verified `fsutil.copy_into`), not streamed into sinks
+    folder: str | None = None
 
     @abstractmethod
     def exists(self, keys: Sequence[str], *, jobs: int) -> set[str]:

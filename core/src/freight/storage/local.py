@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DiskError, FreightError
-from ..fsutil import copy_into, refuse_symlinked_folders, sampled_jobs, stale_temporaries
+from ..fsutil import copy_into, parent, refuse_symlinked_folders, sampled_jobs, stale_temporaries
 from ..hashing import read_size
 from . import Done, Sink, Storage, run_each
 
@@ -23,7 +23,7 @@ OBJECT_MODE = 0o444
 class LocalStorage(Storage):
     def __init__(self, root: str) -> None:
         self.root = Path(root)
-        self.url = str(self.root)
+        self.url = self.folder = str(self.root)
         #: at most; a batch of small files runs on one thread (`fsutil.io_jobs`)
         self.jobs = os.cpu_count() or 1
         self._made: set[str] = set()
@@ -46,11 +46,11 @@ class LocalStorage(Storage):
 
     def _put(self, local: str, key: str) -> None:
         dest = f"{self.url}/{key}"
-        parent = os.path.dirname(dest)
-        if parent not in self._made:
-            refuse_symlinked_folders(self.url, parent)  # before any folder is made there
-            os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
+        folder = parent(dest)
+        if folder not in self._made:
+            refuse_symlinked_folders(self.url, folder)  # before any folder is made there
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
         copy_into(local, dest, mode=OBJECT_MODE)
 
     def _get(self, key: str, sink: Sink) -> None:

@@ -143,13 +143,10 @@ def upload(
     callback: Callback,
 ) -> Outcome:
     outcome = Outcome()
-    by_key = {o.key: o for o in objs}
     fatal: list[DiskError] = []
 
-    def done(key: str, err: BaseException | None) -> None:
-        obj = by_key[key]
+    def settle(obj: Obj, err: BaseException | None, size: int) -> None:
         if err is None:
-            size = os.path.getsize(cache.fspath(obj.oid, legacy=obj.legacy))
             outcome.done.append(obj)
             outcome.bytes += size
             add_bytes(callback, size)
@@ -158,17 +155,55 @@ def upload(
             outcome.failed.append(Failure.of(obj.path, obj.oid, err))
         callback.relative_update(1)
 
-    items = [(cache.fspath(o.oid, legacy=o.legacy), o.key) for o in objs]
-    if items:
+    if objs:
         logger.debug(
-            "uploading %d objects to %s (%d jobs)", len(items), redact_url(storage.url), jobs
+            "uploading %d objects to %s (%d jobs)", len(objs), redact_url(storage.url), jobs
         )
-    storage.upload(items, jobs=jobs, on_done=done)
+    if storage.folder is not None:
+        _copy_up(storage, cache, objs, jobs, settle, fatal)
+    else:
+        by_key = {o.key: o for o in objs}
+
+        def done(key: str, err: BaseException | None) -> None:
+            obj = by_key[key]
+            size = 0 if err else os.path.getsize(cache.fspath(obj.oid, legacy=obj.legacy))
+            settle(obj, err, size)
+
+        items = [(cache.fspath(o.oid, legacy=o.legacy), o.key) for o in objs]
+        storage.upload(items, jobs=jobs, on_done=done)
     if outcome.failed:
-        logger.debug("%d of %d uploads failed", len(outcome.failed), len(items))
+        logger.debug("%d of %d uploads failed", len(outcome.failed), len(objs))
     if fatal:
         raise fatal[0]
     return outcome
+
+
+def _copy_up(
+    storage: Storage,
+    cache: Cache,
+    objs: Sequence[Obj],
+    jobs: int,
+    settle: Callable[[Obj, BaseException | None, int], None],
+    fatal: list[DiskError],
+) -> None:
+    """Upload to a local folder with `Storage.put_file`, which returns the new object's
+    stat: no wrapper per object, no second stat to count its bytes."""
+
+    def one(obj: Obj) -> None:
+        if fatal:
+            settle(obj, DiskError(f"not written: {fatal[0]}"), 0)
+            return
+        try:
+            st = storage.put_file(cache.fspath(obj.oid, legacy=obj.legacy), obj.key)
+        except (FreightError, FileNotFoundError) as exc:
+            settle(obj, exc, 0)
+        except OSError as exc:
+            settle(obj, DiskError.of(exc), 0)
+        else:
+            settle(obj, None, st.st_size)
+
+    sources = [cache.fspath(o.oid, legacy=o.legacy) for o in objs[:64]]
+    map_batched(one, objs, jobs=sampled_jobs(sources, jobs))
 
 
 def _note_fatal(fatal: list[DiskError], obj: Obj, err: BaseException) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from freight import DiskError, Repo
+from freight import DiskError, Repo, parallel
 from freight.fsutil import STALE_AFTER, is_tmp
 from workspaces import workspace
 
@@ -553,6 +553,43 @@ def test_full_disk_during_pull(
     code, err = _run(["pull"], ws, freight_env)
     assert code == 0, err
     assert _data(ws) == want and _objects_intact(ws / ".dvc" / "cache") == 601
+    with Repo(ws) as r:
+        assert r.status().changes == {}
+
+
+@pytest.mark.parametrize("verb", ["checkout", "pull"])
+def test_full_disk_with_helper_processes(
+    small_fs: tuple[Path, int | None], tmp_path: Path, freight_env: dict[str, str], verb: str
+) -> None:
+    """Many small files are copied by this process and a helper (`freight.parallel`): the
+    first to find the disk full stops the run with one error line, as one process does,
+    and a new directory output is never left half there."""
+    mount, fsize = small_fs
+    if fsize is not None:
+        pytest.skip("needs a real small filesystem (root)")
+    want = _files(parallel.MIN_ITEMS + 100)  # a tmpfs page each: more than 2 MiB
+    src, remote = workspace(tmp_path / "src", want), tmp_path / "remote"
+    _with_remote(src, remote)
+    with Repo(src) as r:
+        r.add(["data"])
+        r.push().raise_for_failures()
+    ws = mount / "ws"
+    ws.mkdir()
+    Repo.init(ws, no_scm=True).close()
+    if verb == "checkout":
+        (ws / ".dvc" / "config").write_text(f"[cache]\n    dir = {src / '.dvc/cache'}\n")
+    else:
+        _with_remote(ws, remote)
+    (ws / "data.dvc").write_bytes((src / "data.dvc").read_bytes())
+    env = {**freight_env, parallel.ENV: "2"}
+    code, err = _run([verb], ws, env)
+    _one_line_error(code, err)
+    assert not (ws / "data").exists()
+    assert [n for _d, dirs, names in os.walk(mount) for n in dirs + names if is_tmp(n)] == []
+    _grow(mount)
+    code, err = _run([verb], ws, env)
+    assert code == 0, err
+    assert _data(ws) == want
     with Repo(ws) as r:
         assert r.status().changes == {}
 

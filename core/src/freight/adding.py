@@ -14,8 +14,9 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
-from . import metafiles, scm
+from . import metafiles, parallel, scm
 from .callbacks import Callback
 from .collect import repo_relpath
 from .errors import PathError
@@ -159,9 +160,12 @@ class Adder:
             return md5, self.cache.add_file(info.path, md5, hardlink=link)
 
         jobs = io_jobs(sum(f.st.st_size for f in files), len(files), self.jobs)
-        done = map_batched(
-            one, list(zip(files, known, strict=True)), jobs=jobs, progress=callback.relative_update
-        )
+        items = list(zip(files, known, strict=True))
+        unknown = [i for i, md5 in enumerate(known) if md5 is None]
+        if jobs == 1 and not hardlink and parallel.worth(len(unknown)):
+            done = self._ingest_everywhere(items, unknown, callback)
+        else:
+            done = map_batched(one, items, jobs=jobs, progress=callback.relative_update)
         hashes = {}
         for info, md5, (digest, _) in zip(files, known, done, strict=True):
             hashes[info.relpath] = digest
@@ -169,6 +173,29 @@ class Adder:
                 self.state.put(info.path, info.st, digest)
         hashed = sum(1 for md5 in known if md5 is None)
         return hashes, hashed, sum(1 for _, new in done if new)
+
+    def _ingest_everywhere(
+        self, items: list[tuple[FileInfo, str | None]], unknown: list[int], callback: Callback
+    ) -> list[tuple[str, bool]]:
+        """`_ingest`'s work with the files to hash spread over every core (`parallel`);
+        files the state knows are only stored (if the cache lacks them), here."""
+        paths = [items[i][0].path for i in unknown]
+        context = (str(self.cache.root), self.cache.shared)
+        got = parallel.run(
+            "ingest", context, paths, progress=callback.relative_update, stop=parallel.failed
+        )
+        fault = next((r for r in got if parallel.failed(r)), None)
+        if fault is not None:
+            raise fault.error()  # as the first error of a loop in this process would
+        done: list[tuple[str, bool] | None] = [None] * len(items)
+        for i, (md5, new, st) in zip(unknown, got, strict=True):
+            self.cache.remember(md5, st)
+            done[i] = (md5, new)
+        for i, (info, md5) in enumerate(items):
+            if md5 is not None:
+                done[i] = (md5, self.cache.add_file(info.path, md5))
+                callback.relative_update(1)
+        return cast(list[tuple[str, bool]], done)
 
     def _relink(self, files: list[FileInfo], hashes: dict[str, str]) -> None:
         """Replace symlinks by copies and, for link cache types, files by links (spec §5.4)."""

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import parallel
 from .errors import DiskError, FreightError, ObjectNotFoundError, PathError
 from .fsutil import case_insensitive, is_tmp, map_batched, named, parent, sampled_jobs, tmp_path
 from .ignore import Rules
@@ -33,7 +34,7 @@ from .links import Linker
 from .model import Output
 from .odb import Cache
 from .results import ArtifactRef, CheckoutResult, Failure
-from .state import State
+from .state import FileStat, State
 from .tree import case_collisions
 from .workspace import FileInfo, hash_files, walk
 
@@ -274,39 +275,74 @@ class _Applier:
         """Create the files of `plan` (in `build`, if given); failures are collected per
         file, except an error every other file would hit too (a full disk, a read-only
         directory, no descriptor left): the files not yet begun are skipped and that one
-        error is raised."""
+        error is raised.
+
+        Many small files are copied on every core (`parallel`) once the first file has
+        settled the link type on copying: links are cheap, copies are not.
+        """
         out = plan.output
         base, isexec = str(self.root), out.isexec and not out.is_dir
         cut, fresh = len(out.path) + 1, build is not None
         fatal: list[DiskError] = []
 
-        def one(item: tuple[str, str]) -> Failure | None:
-            path, oid = item
-            if fatal:
+        def where(path: str) -> str:
+            """Where the file of `path` is written (in the build directory, if any)."""
+            return f"{base}/{path}" if build is None else f"{build}/{path[cut:]}"
+
+        def settle(path: str, oid: str, got: FileStat | BaseException | None) -> Failure | None:
+            final = f"{base}/{path}"
+            if got is None:
                 return Failure(path, oid, "DiskError", f"not checked out: {fatal[0]}")
-            src, final = self.cache.fspath(oid, legacy=out.legacy), f"{base}/{path}"
-            dest = final if build is None else f"{build}/{path[cut:]}"
-            try:
-                trusted = out.legacy or self.cache.trusted(oid)
-                checked = None if trusted else oid
-                st = self.linker.link(src, dest, oid=checked, isexec=isexec, fresh=fresh)
-                self.state.put(final, st, oid, out.hash_name, written=True)
-            except FileNotFoundError as exc:
-                return Failure.of(path, oid, exc) if os.path.exists(src) else _missing(path, oid)
-            except FreightError as exc:
-                return Failure.of(path, oid, exc)
-            except OSError as exc:  # e.g. a full disk: name the file and the remedy
-                err = DiskError.of(
-                    OSError(exc.errno, exc.strerror, final) if fresh else named(exc, final)
-                )
+            if not isinstance(got, BaseException):
+                self.state.put(final, got, oid, out.hash_name, written=True)
+                return None
+            if isinstance(got, FileNotFoundError):
+                src = self.cache.fspath(oid, legacy=out.legacy)
+                return Failure.of(path, oid, got) if os.path.exists(src) else _missing(path, oid)
+            if isinstance(got, FreightError):
+                return Failure.of(path, oid, got)
+            if isinstance(got, OSError):  # e.g. a full disk: name the file and the remedy
+                named_ = OSError(got.errno, got.strerror, final) if fresh else named(got, final)
+                err = DiskError.of(named_)
                 if err.stops_run and not fatal:
                     fatal.append(err.about(path))
                 return Failure.of(path, oid, err)
-            return None
+            raise got
+
+        def one(item: tuple[str, str]) -> Failure | None:
+            path, oid = item
+            if fatal:
+                return settle(path, oid, None)
+            src = self.cache.fspath(oid, legacy=out.legacy)
+            try:
+                checked = None if out.legacy or self.cache.trusted(oid) else oid
+                got: FileStat | BaseException = self.linker.link(
+                    src, where(path), oid=checked, isexec=isexec, fresh=fresh
+                )
+            except (FreightError, OSError) as exc:
+                got = exc
+            return settle(path, oid, got)
+
+        def copies(items: Sequence[tuple[str, str]]) -> list[Failure | None]:
+            mode, work = self.linker.mode(isexec), []
+            for path, oid in items:
+                checked = None if out.legacy or self.cache.trusted(oid) else oid
+                src = self.cache.fspath(oid, legacy=out.legacy)
+                work.append((src, where(path), mode, checked, fresh))
+            got = parallel.run("copy", (), work, progress=self.progress, stop=parallel.systemic)
+            done: list[Failure | None] = [None] * len(items)
+            for i in parallel.begun_first(got):
+                done[i] = settle(*items[i], parallel.unpack(got[i]))
+            return done
 
         sources = [self.cache.fspath(oid, legacy=out.legacy) for _, oid in plan.create[:64]]
         threads = sampled_jobs(sources, self.jobs)
-        done = map_batched(one, plan.create, jobs=threads, progress=self.progress)
+        first, rest = plan.create[:1], plan.create[1:]
+        done = map_batched(one, first, jobs=1, progress=self.progress)
+        if threads == 1 and self.linker.types[0] == "copy" and parallel.worth(len(rest)):
+            done += copies(rest)
+        else:
+            done += map_batched(one, rest, jobs=threads, progress=self.progress)
         if fatal:
             raise fatal[0]
         return [f for f in done if f is not None]

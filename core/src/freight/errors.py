@@ -83,6 +83,7 @@ class ObjectCorruptedError(FreightError):
         super().__init__(f"object {oid} is corrupted in {where} (its content hashes to {actual})")
         self.oid = oid
         self.actual = actual
+        self.where = where
 
 
 class RemoteError(FreightError):
@@ -131,7 +132,7 @@ class DiskError(FreightError, OSError):
         """Whether every other file of the run would fail the same way (the disk is full,
         the filesystem read-only, no file descriptor left): a batch stops at the first one
         and reports it alone, instead of one line per remaining file."""
-        return self.errno in _SYSTEMIC
+        return self.errno in SYSTEMIC
 
     def about(self, what: str) -> DiskError:
         """This error with `what` (the item that failed) in front of its message."""
@@ -149,7 +150,8 @@ _REMEDIES = {
     errno.EROFS: " (the filesystem is read-only)",
     errno.EFBIG: " (the file-size limit was reached: see `ulimit -f`)",
 }
-_SYSTEMIC = frozenset(
+#: errors of a local file operation that every other file of the run would hit too
+SYSTEMIC = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EMFILE, errno.ENFILE, errno.EROFS, errno.EACCES, errno.EPERM}
 )
 

@@ -55,6 +55,10 @@ class Linker:
     def types(self) -> tuple[str, ...]:
         return self._types
 
+    def mode(self, isexec: bool = False) -> int:
+        """The mode of a new workspace file (the umask applied)."""
+        return self._file_mode | (0o100 if isexec else 0)
+
     def link(
         self,
         src: Path | str,
@@ -82,7 +86,7 @@ class Linker:
     def _make(
         self, kind: str, src: str, dest: str, oid: str | None, isexec: bool, fresh: bool
     ) -> os.stat_result:
-        mode = self._file_mode | (0o100 if isexec else 0)
+        mode = self.mode(isexec)
         if kind == "copy":
             return copy_into(src, dest, mode=mode, md5=oid, fresh=fresh)
         tmp = dest if fresh else tmp_path(parent(dest))

@@ -31,7 +31,7 @@ from .layout import object_relpath
 from .tree import Tree, digest, parse
 
 if TYPE_CHECKING:
-    from .state import State
+    from .state import FileStat, State
 
 OBJECT_MODE = 0o444
 SHARED_DIR_MODE = 0o2775  # `cache.shared = group` (spec §5.2)
@@ -69,13 +69,18 @@ class Cache:
         self._new_root = str(root / "files" / "md5")
         self._legacy_root = str(root)
 
-    def vouch(self, oid: str, st: os.stat_result | None = None) -> None:
+    @property
+    def shared(self) -> bool:
+        """Whether the cache is shared by a group (`cache.shared = group`)."""
+        return self._shared
+
+    def vouch(self, oid: str, st: FileStat | None = None) -> None:
         """Remember that object `oid` (not legacy) was just downloaded and verified: a
         checkout in this process then copies it without hashing it again (`pull`)."""
         self._verified.add(oid)
-        self._remember(oid, st)
+        self.remember(oid, st)
 
-    def _remember(self, oid: str, st: os.stat_result | None) -> None:
+    def remember(self, oid: str, st: FileStat | None) -> None:
         """Keep the hash of a big object that was just hashed as it entered the cache in
         the state cache (`st`: its stat then), for later processes and as long as the
         object stays unchanged: checking out a 1 GiB file after `add` or `fetch` is then a
@@ -156,6 +161,13 @@ class Cache:
 
         Returns its md5 and whether the object was new.
         """
+        oid, new, st = self.ingest_stat(src)
+        self.remember(oid, st)
+        return oid, new
+
+    def ingest_stat(self, src: str) -> tuple[str, bool, os.stat_result | None]:
+        """`ingest`, also returning the new object's stat if it is big (for `remember`;
+        a helper process has no state cache)."""
         if self._legacy_root not in self._made:  # plain strings here: a hot loop of `add`
             self.make_parent(f"{self._legacy_root}/x")  # creates the cache root
         tmp = tmp_path(self._legacy_root)
@@ -167,7 +179,7 @@ class Cache:
                 raise named(exc, self.root) from exc
             try:
                 size = stream_copy(src, fd, digest)
-                st = settled(fd) if size >= SETTLE_SIZE else None  # see `_remember`
+                st = settled(fd) if size >= SETTLE_SIZE else None  # see `remember`
             except OSError as exc:
                 raise named(exc, self.root) from exc
             finally:
@@ -176,14 +188,13 @@ class Cache:
             dest = self.fspath(oid)
             if os.path.exists(dest):
                 os.unlink(tmp)
-                return oid, False
+                return oid, False, None
             self.make_parent(dest)
             os.replace(tmp, dest)
         except BaseException:
             drop_tmp(tmp)
             raise
-        self._remember(oid, st)
-        return oid, True
+        return oid, True, st
 
     def add_bytes(self, data: bytes, oid: str, *, legacy: bool = False) -> bool:
         dest = self.path(oid, legacy=legacy)

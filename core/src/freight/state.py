@@ -18,6 +18,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,19 @@ _FINE_MARGIN = 50_000_000  # ns; filesystems with sub-second timestamps
 _COARSE_MARGIN = 2_000_000_000  # ns; filesystems with whole-second timestamps
 
 Row = tuple[int, int, int, str, int]
+
+
+class FileStat(Protocol):
+    """What the state keeps of a file's stat (`os.stat_result`, `parallel.Stat`)."""
+
+    @property
+    def st_ino(self) -> int: ...
+    @property
+    def st_mtime_ns(self) -> int: ...
+    @property
+    def st_size(self) -> int: ...
+
+
 _LATER = -1  # hashed_at placeholder: filled in by `save`
 
 
@@ -119,7 +133,7 @@ class State:
         return [_fresh(table.get(path), st) for path, st in files]
 
     def put(
-        self, path: str, st: os.stat_result, md5: str, kind: str = "md5", *, written: bool = False
+        self, path: str, st: FileStat, md5: str, kind: str = "md5", *, written: bool = False
     ) -> None:
         """Remember `md5` for `path`, whose content was read after `st` was taken.
 

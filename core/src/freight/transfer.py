@@ -18,7 +18,9 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import cast
 
+from . import parallel
 from .callbacks import Callback, add_bytes
 from .errors import DiskError, FreightError, ObjectCorruptedError, redact_url
 from .fsutil import (
@@ -38,6 +40,7 @@ from .inventory import RemoteIndex, present
 from .layout import object_relpath
 from .odb import OBJECT_MODE, Cache
 from .results import Failure
+from .state import FileStat
 from .storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -186,24 +189,42 @@ def _copy_up(
     settle: Callable[[Obj, BaseException | None, int], None],
     fatal: list[DiskError],
 ) -> None:
-    """Upload to a local folder with `Storage.put_file`, which returns the new object's
-    stat: no wrapper per object, no second stat to count its bytes."""
+    """Upload to a local folder: a copy per object (to a temporary, renamed), whose stat
+    counts its bytes; many small objects on every core (`parallel`)."""
+    folder = cast(str, storage.folder)
+    work = [(cache.fspath(o.oid, legacy=o.legacy), f"{folder}/{o.key}") for o in objs]
+    threads = sampled_jobs([src for src, _ in work[:64]], jobs)
 
-    def one(obj: Obj) -> None:
-        if fatal:
+    def report(obj: Obj, got: object) -> None:
+        if got is None:
             settle(obj, DiskError(f"not written: {fatal[0]}"), 0)
+        elif isinstance(got, (FreightError, FileNotFoundError)):
+            settle(obj, got, 0)
+        elif isinstance(got, OSError):
+            settle(obj, DiskError.of(got), 0)
+        else:
+            settle(obj, None, cast(FileStat, got).st_size)
+
+    def one(pair: tuple[Obj, tuple[str, str]]) -> None:
+        obj, (src, dest) = pair
+        if fatal:
+            report(obj, None)
             return
         try:
-            st = storage.put_file(cache.fspath(obj.oid, legacy=obj.legacy), obj.key)
-        except (FreightError, FileNotFoundError) as exc:
-            settle(obj, exc, 0)
-        except OSError as exc:
-            settle(obj, DiskError.of(exc), 0)
-        else:
-            settle(obj, None, st.st_size)
+            storage.prepare([obj.key])
+            got: object = copy_into(src, dest, mode=OBJECT_MODE)
+        except (FreightError, OSError) as exc:
+            got = exc
+        report(obj, got)
 
-    sources = [cache.fspath(o.oid, legacy=o.legacy) for o in objs[:64]]
-    map_batched(one, objs, jobs=sampled_jobs(sources, jobs))
+    if threads > 1 or not parallel.worth(len(objs)):
+        map_batched(one, list(zip(objs, work, strict=True)), jobs=threads)
+        return
+    storage.prepare([o.key for o in objs])  # folders first: helpers only copy
+    items = [(src, dest, OBJECT_MODE, None, False) for src, dest in work]
+    got = parallel.run("copy", (), items, stop=parallel.systemic)
+    for i in parallel.begun_first(got):
+        report(objs[i], parallel.unpack(got[i]))
 
 
 def _note_fatal(fatal: list[DiskError], obj: Obj, err: BaseException) -> None:
@@ -328,7 +349,7 @@ def download(
     fatal: list[DiskError] = []
     gone: list[str] = []
 
-    def settle(obj: Obj, err: BaseException | None, size: int, st: os.stat_result | None) -> None:
+    def settle(obj: Obj, err: BaseException | None, size: int, st: FileStat | None) -> None:
         if err is None:
             outcome.done.append(obj)
             outcome.bytes += size
@@ -360,7 +381,7 @@ def download(
     return outcome
 
 
-Settle = Callable[[Obj, BaseException | None, int, "os.stat_result | None"], None]
+Settle = Callable[[Obj, BaseException | None, int, FileStat | None], None]
 
 
 def _stream_down(
@@ -410,28 +431,53 @@ def _copy_down(
 ) -> None:
     """Copy objects out of a local folder into the cache, each verified on the way (a
     temporary, hashed while written, renamed only if it matches): the same result as a
-    sink, with a third of the Python work per object (fetch of many small files)."""
-
-    def one(obj: Obj) -> None:
-        if fatal:
-            settle(obj, DiskError(f"not written: {fatal[0]}"), 0, None)
-            return
-        src, dest = f"{folder}/{obj.key}", cache.fspath(obj.oid)
+    sink, with a third of the Python work per object, and many small objects on every
+    core (`parallel`)."""
+    threads = sampled_jobs([f"{folder}/{o.key}" for o in objs[:64]], jobs)
+    work = []
+    for obj in objs:
+        dest = cache.fspath(obj.oid)
         md5 = obj.oid[:-4] if obj.oid.endswith(".dir") else obj.oid
-        try:
-            cache.make_parent(dest)
-            st = copy_into(src, dest, mode=OBJECT_MODE, md5=md5)
-        except ObjectCorruptedError as exc:
-            actual = exc.actual + obj.oid[len(md5) :]
+        work.append((f"{folder}/{obj.key}", dest, OBJECT_MODE, md5, False))
+
+    def report(obj: Obj, item: tuple[str, str, int, str, bool], got: object) -> None:
+        src, dest = item[0], item[1]
+        if got is None:
+            settle(obj, DiskError(f"not written: {fatal[0]}"), 0, None)
+        elif isinstance(got, ObjectCorruptedError):
+            actual = got.actual + obj.oid[len(got.oid) :]  # and `.dir` if it is one
             settle(obj, ObjectCorruptedError(obj.oid, actual, f"the remote ({src})"), 0, None)
-        except (FreightError, FileNotFoundError) as exc:
-            settle(obj, exc, 0, None)
-        except OSError as exc:  # a local folder on both sides: a disk error either way
-            settle(obj, DiskError.of(named(exc, dest)), 0, None)
+        elif isinstance(got, FreightError) or (
+            isinstance(got, FileNotFoundError) and got.filename == src
+        ):
+            settle(obj, got, 0, None)  # a missing source is an object the remote lacks
+        elif isinstance(got, OSError):  # a local folder on both sides: a disk error either way
+            settle(obj, DiskError.of(named(got, dest)), 0, None)
         else:
+            st = cast(FileStat, got)
             settle(obj, None, st.st_size, st if st.st_size >= SETTLE_SIZE else None)
 
-    map_batched(one, objs, jobs=sampled_jobs([f"{folder}/{o.key}" for o in objs[:64]], jobs))
+    def one(pair: tuple[Obj, tuple[str, str, int, str, bool]]) -> None:
+        obj, item = pair
+        if fatal:
+            report(obj, item, None)
+            return
+        src, dest, mode, md5, _ = item
+        try:
+            cache.make_parent(dest)
+            got: object = copy_into(src, dest, mode=mode, md5=md5)
+        except (FreightError, OSError) as exc:
+            got = exc
+        report(obj, item, got)
+
+    if threads > 1 or not parallel.worth(len(objs)):
+        map_batched(one, list(zip(objs, work, strict=True)), jobs=threads)
+        return
+    for item in work:
+        cache.make_parent(item[1])  # folders first: helpers only copy
+    got = parallel.run("copy", (), work, stop=parallel.systemic)
+    for i in parallel.begun_first(got):
+        report(objs[i], work[i], parallel.unpack(got[i]))
 
 
 def remote_present(

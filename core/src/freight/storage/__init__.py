@@ -15,7 +15,6 @@ Invariants every implementation keeps:
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -73,9 +72,9 @@ class Storage(ABC):
     def upload(self, items: Sequence[tuple[str, str]], *, jobs: int, on_done: Done) -> None:
         """Upload `(local_path, key)` pairs."""
 
-    def put_file(self, local: str, key: str) -> os.stat_result:
-        """Upload one file and return the new object's stat (storages with a `folder`)."""
-        raise NotImplementedError(f"{type(self).__name__} has no folder to put files into")
+    def prepare(self, keys: Sequence[str]) -> None:  # noqa: B027 - optional hook
+        """Make what objects at `keys` need before they are written (a local folder's
+        subfolders; nothing for object stores)."""
 
     @abstractmethod
     def download(self, items: Sequence[tuple[str, Sink]], *, jobs: int, on_done: Done) -> None:

@@ -44,14 +44,17 @@ class LocalStorage(Storage):
                 if key.startswith(prefix) and not name.endswith(".tmp"):
                     yield key.replace(os.sep, "/")
 
-    def put_file(self, local: str, key: str) -> os.stat_result:
-        dest = f"{self.url}/{key}"
-        folder = parent(dest)
-        if folder not in self._made:
-            refuse_symlinked_folders(self.url, folder)  # before any folder is made there
-            os.makedirs(folder, exist_ok=True)
-            self._made.add(folder)
-        return copy_into(local, dest, mode=OBJECT_MODE)
+    def prepare(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            folder = parent(f"{self.url}/{key}")
+            if folder not in self._made:
+                refuse_symlinked_folders(self.url, folder)  # before any folder is made there
+                os.makedirs(folder, exist_ok=True)
+                self._made.add(folder)
+
+    def _put(self, local: str, key: str) -> None:
+        self.prepare([key])
+        copy_into(local, f"{self.url}/{key}", mode=OBJECT_MODE)
 
     def _get(self, key: str, sink: Sink) -> None:
         fd = os.open(f"{self.url}/{key}", os.O_RDONLY)  # not open(): one fstat fewer
@@ -67,7 +70,7 @@ class LocalStorage(Storage):
     def upload(self, items: Sequence[tuple[str, str]], *, jobs: int, on_done: Done) -> None:
         run_each(
             items,
-            lambda i: _local(self.put_file, *i),
+            lambda i: _local(self._put, *i),
             lambda i: i[1],
             jobs=sampled_jobs([src for src, _ in items[:64]], jobs),
             url=self.url,
@@ -92,7 +95,7 @@ class LocalStorage(Storage):
             self._path(key).unlink(missing_ok=True)
 
 
-def _local(work: Callable[[str, Any], object], first: str, second: Any) -> None:
+def _local(work: Callable[[str, Any], None], first: str, second: Any) -> None:
     """Run `work`; an OSError (not a missing file: that is a missing object) is a
     DiskError, since this "remote" is a local folder."""
     try:

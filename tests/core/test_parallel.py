@@ -97,6 +97,15 @@ def test_every_verb_on_two_cores_gives_what_one_process_gives(
         fetched = repo.fetch()
         assert fetched.ok and fetched.transferred == NFILES + 1
         assert len(helpers) == 4
+    shutil.rmtree(ws / ".dvc" / "cache")
+    shutil.rmtree(ws / "data")
+    with Repo(ws) as repo:  # fetched objects are copied out without a second hash
+        pulled = repo.pull()
+        assert pulled.ok and pulled.checkout is not None
+        assert pulled.checkout.files_added == NFILES
+        assert len(helpers) == 6
+        assert repo.status().clean
+    assert _tree(ws / "data") == {k.removeprefix("data/"): v for k, v in want.items()}
     assert _objects_intact(remote) == NFILES + 1
     assert _objects_intact(ws / ".dvc" / "cache") == NFILES + 1
     assert _temporaries(tmp_path) == []
@@ -108,7 +117,7 @@ def test_every_verb_on_two_cores_gives_what_one_process_gives(
     with Repo(alone) as repo:
         repo.add(["data"])
     assert (alone / "data.dvc").read_bytes() == (ws / "data.dvc").read_bytes()
-    assert len(helpers) == 4
+    assert len(helpers) == 6
 
 
 def test_a_corrupt_object_fails_only_its_file_in_a_helper(

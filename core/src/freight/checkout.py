@@ -324,11 +324,18 @@ class _Applier:
             return settle(path, oid, got)
 
         def copies(items: Sequence[tuple[str, str]]) -> list[Failure | None]:
-            mode, work = self.linker.mode(isexec), []
-            for path, oid in items:
-                checked = None if out.legacy or self.cache.trusted(oid) else oid
-                src = self.cache.fspath(oid, legacy=out.legacy)
-                work.append((src, where(path), mode, checked, fresh))
+            mode, oids = self.linker.mode(isexec), [oid for _, oid in items]
+            trusted = [True] * len(oids) if out.legacy else self.cache.trusted_many(oids)
+            work = [
+                (
+                    self.cache.fspath(oid, legacy=out.legacy),
+                    where(path),
+                    mode,
+                    None if t else oid,
+                    fresh,
+                )
+                for (path, oid), t in zip(items, trusted, strict=True)
+            ]
             got = parallel.run("copy", (), work, progress=self.progress, stop=parallel.systemic)
             done: list[Failure | None] = [None] * len(items)
             for i in parallel.begun_first(got):

@@ -302,3 +302,4 @@ def main() -> None:
             _send(1, pickle.dumps(TASKS[task](context, items), pickle.HIGHEST_PROTOCOL))
     except BrokenPipeError:  # the parent stopped listening (an error, or it was killed)
         pass
+    os._exit(0)  # nothing is buffered: skip the interpreter's teardown, the parent waits

@@ -124,6 +124,17 @@ class State:
         except OSError:
             return None
 
+    def lookup_many(self, paths: Iterable[str], kind: str = "md5") -> list[str | None]:
+        """`lookup` for many paths, with one table lookup (most have no entry: no stat)."""
+        table, found = self._table(kind), []
+        for path in paths:
+            row = table.get(path)
+            try:
+                found.append(None if row is None else _fresh(row, os.stat(path)))
+            except OSError:
+                found.append(None)
+        return found
+
     def get_many(
         self, files: Iterable[tuple[str, os.stat_result]], kind: str = "md5"
     ) -> list[str | None]:

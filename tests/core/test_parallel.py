@@ -238,3 +238,26 @@ def test_a_killed_checkout_leaves_no_helper_and_no_partial_output(
     assert proc.returncode == 0, err
     assert _tree(ws / "data") == {k.removeprefix("data/"): v for k, v in want.items()}
     assert _temporaries(ws) == []
+
+
+def test_helpers_ignore_what_the_interpreter_prints(
+    tmp_path: Path,
+    helpers: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A site hook that prints at start-up (a `sitecustomize`, a `.pth` file) must not
+    garble the results: they come back on a pipe of their own."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text("print('hello from a site hook' * 100)\n")
+    monkeypatch.setenv("PYTHONPATH", str(hooks))
+    want = _files(NFILES)
+    ws = workspace(tmp_path / "ws", want)
+    with Repo(ws) as repo:
+        repo.add(["data"])
+        shutil.rmtree(ws / "data")
+        assert repo.checkout().files_added == NFILES
+    assert len(helpers) == 2
+    assert "hello from a site hook" in capfd.readouterr().err
+    assert _tree(ws / "data") == {k.removeprefix("data/"): v for k, v in want.items()}

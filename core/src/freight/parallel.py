@@ -220,14 +220,27 @@ class _Helper:
 
     def __init__(self) -> None:
         root = str(Path(__file__).resolve().parent.parent)
+        # results come back on a pipe of their own: whatever the interpreter or a site
+        # hook prints on stdout goes to this process's stderr, not into the results
+        self._out, answer = os.pipe()
         code = (
-            f"import sys; sys.path.insert(0, {root!r}); from freight.parallel import main; main()"
+            f"import sys; sys.path.insert(0, {root!r}); "
+            f"from freight.parallel import main; main({answer})"
         )
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._in, self._out = self._proc.stdin.fileno(), self._proc.stdout.fileno()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                stdout=sys.stderr.fileno() if _has_fd(sys.stderr) else subprocess.DEVNULL,
+                pass_fds=(answer,),
+            )
+        except BaseException:
+            os.close(self._out)
+            raise
+        finally:
+            os.close(answer)
+        assert self._proc.stdin is not None
+        self._in = self._proc.stdin.fileno()
         self._held: deque[int] = deque()
 
     @property
@@ -256,9 +269,10 @@ class _Helper:
 
     def close(self) -> None:
         """End the helper: at the end of its input it exits (after the batch at hand)."""
-        for stream in (self._proc.stdin, self._proc.stdout):
-            with contextlib.suppress(OSError):
-                stream.close()  # type: ignore[union-attr]
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()  # type: ignore[union-attr]
+        with contextlib.suppress(OSError):
+            os.close(self._out)
         try:
             self._proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -293,13 +307,22 @@ def _receive(fd: int) -> bytes | None:
     return _read_exactly(fd, int.from_bytes(header, "little"))
 
 
-def main() -> None:
-    """A helper's loop: a batch in, its results out, until the end of the input."""
+def _has_fd(stream: Any) -> bool:
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):  # e.g. a captured or replaced stderr
+        return False
+    return True
+
+
+def main(answer: int) -> None:
+    """A helper's loop: a batch in on stdin, its results out on `answer`, until the end
+    of the input."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         while (data := _receive(0)) is not None:
             task, context, items = pickle.loads(data)
-            _send(1, pickle.dumps(TASKS[task](context, items), pickle.HIGHEST_PROTOCOL))
+            _send(answer, pickle.dumps(TASKS[task](context, items), pickle.HIGHEST_PROTOCOL))
     except BrokenPipeError:  # the parent stopped listening (an error, or it was killed)
         pass
     os._exit(0)  # nothing is buffered: skip the interpreter's teardown, the parent waits

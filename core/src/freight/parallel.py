@@ -21,6 +21,7 @@ does not cross a pipe intact), which `Fault.error` turns back into the exception
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 import select
@@ -35,6 +36,8 @@ from typing import Any, NamedTuple
 from . import errors
 from .fsutil import copy_into
 
+logger = logging.getLogger(__name__)
+
 #: below this many items a helper's start-up (an interpreter and freight's file modules,
 #: ~50 ms of CPU) costs more than it saves
 MIN_ITEMS = 2000
@@ -42,6 +45,9 @@ MIN_ITEMS = 2000
 CHUNK = 256
 #: batches a helper holds: one at work and one waiting, so it never waits for this process
 IN_FLIGHT = 2
+#: at most this many helpers: the work is bound by the filesystem's metadata locks long
+#: before it runs out of cores (measured only on two cores so far: one helper)
+MAX_HELPERS = 7
 #: the number of processes for small-file work (this one included); `1` turns helpers off
 ENV = "FREIGHT_PROCESSES"
 
@@ -193,8 +199,12 @@ def run(
             stopped = True
 
     helpers = (
-        [_Helper() for _ in range(processes() - 1)] if worth(len(items)) and len(chunks) > 1 else []
+        _start(min(processes() - 1, len(chunks) // 4, MAX_HELPERS)) if worth(len(items)) else []
     )
+    if helpers:
+        logger.debug(
+            "%s: %d items, shared with %d helper processes", task, len(items), len(helpers)
+        )
     try:
         for helper in helpers:
             helper.feed(task, context, chunks, todo)
@@ -213,6 +223,18 @@ def run(
         for helper in helpers:
             helper.close()
     return [r for index, got in enumerate(results) for r in (got or [None] * len(chunks[index]))]
+
+
+def _start(count: int) -> list[_Helper]:
+    """Up to `count` helpers; as many as could be started (none is no error: the work is
+    then done here, and a lack of processes or descriptors shows there if it matters)."""
+    helpers: list[_Helper] = []
+    try:
+        while len(helpers) < count:
+            helpers.append(_Helper())
+    except OSError as exc:
+        logger.debug("going on with %d helper processes: %s", len(helpers), exc)
+    return helpers
 
 
 class _Helper:

@@ -136,6 +136,24 @@ class Outcome:
     failed: list[Failure] = field(default_factory=list)
     bytes: int = 0
 
+    def record(
+        self,
+        obj: Obj,
+        err: BaseException | None,
+        size: int,
+        callback: Callback,
+        fatal: list[DiskError],
+    ) -> None:
+        """Count one object's outcome and report it to `callback`."""
+        if err is None:
+            self.done.append(obj)
+            self.bytes += size
+            add_bytes(callback, size)
+        else:
+            _note_fatal(fatal, obj, err)
+            self.failed.append(Failure.of(obj.path, obj.oid, err))
+        callback.relative_update(1)
+
 
 def upload(
     storage: Storage,
@@ -149,14 +167,7 @@ def upload(
     fatal: list[DiskError] = []
 
     def settle(obj: Obj, err: BaseException | None, size: int) -> None:
-        if err is None:
-            outcome.done.append(obj)
-            outcome.bytes += size
-            add_bytes(callback, size)
-        else:
-            _note_fatal(fatal, obj, err)
-            outcome.failed.append(Failure.of(obj.path, obj.oid, err))
-        callback.relative_update(1)
+        outcome.record(obj, err, size, callback, fatal)
 
     if objs:
         logger.debug(
@@ -350,19 +361,12 @@ def download(
     gone: list[str] = []
 
     def settle(obj: Obj, err: BaseException | None, size: int, st: FileStat | None) -> None:
-        if err is None:
-            outcome.done.append(obj)
-            outcome.bytes += size
-            add_bytes(callback, size)
-            if not obj.legacy:
-                cache.vouch(obj.oid, st)
-        else:
-            if isinstance(err, FileNotFoundError):
-                gone.append(obj.key)
-                err = FileNotFoundError(f"{obj.oid} is not on the remote {storage.url}")
-            _note_fatal(fatal, obj, err)
-            outcome.failed.append(Failure.of(obj.path, obj.oid, err))
-        callback.relative_update(1)
+        if err is None and not obj.legacy:
+            cache.vouch(obj.oid, st)
+        elif isinstance(err, FileNotFoundError):
+            gone.append(obj.key)
+            err = FileNotFoundError(f"{obj.oid} is not on the remote {storage.url}")
+        outcome.record(obj, err, size, callback, fatal)
 
     if objs:
         logger.debug(

@@ -109,7 +109,7 @@ class Adder:
         if is_dir:
             files = walk(self.root, target.path, root_rules(self.root, target.path))
         else:
-            files = [FileInfo(path.name, str(path), path.stat())]
+            files = [FileInfo(path.name, str(path), path.stat(), path.is_symlink())]
         callback.set_size(len(files))
         existing = target.existing
         if existing is not None and existing.legacy:
@@ -153,7 +153,7 @@ class Adder:
             info, md5 = item
             # a symlink's target (maybe outside the repository) is copied: hard-linking it
             # would make that file the cache object, read-only (DVC 3.67.1 does so)
-            link = hardlink and not os.path.islink(info.path)
+            link = hardlink and not info.link
             if md5 is None and not link:
                 return self.cache.ingest(info.path)
             md5 = md5 or md5_file(info.path)
@@ -202,7 +202,7 @@ class Adder:
         linker = Linker(self.link_types)
         relink_all = self.link_types[0] in ("hardlink", "symlink")
         for info in files:
-            is_link = os.path.islink(info.path)
+            is_link = info.link  # the walk saw it (no second lstat per file)
             if not (relink_all or is_link):
                 continue
             oid = hashes[info.relpath]

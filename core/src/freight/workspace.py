@@ -28,7 +28,8 @@ class FileInfo(NamedTuple):
 
     relpath: str  # relative to the walked directory
     path: str  # absolute
-    st: os.stat_result
+    st: os.stat_result  # of the file a symlink points to, for a symlink
+    link: bool = False  # a symlink (to a file): `add` replaces it by a copy
 
 
 def walk(
@@ -69,9 +70,10 @@ def walk(
                 sub_rules.specs  # no patterns: no repo-relative path to build and match
                 and sub_rules.is_ignored(f"{reldir}/{rel}" if reldir else rel, False)
             ):
-                st = _link_stat(entry) if entry.is_symlink() else entry.stat()
+                link = entry.is_symlink()
+                st = _link_stat(entry) if link else entry.stat()
                 if st is not None and stat_mod.S_ISREG(st.st_mode):
-                    found.append(FileInfo(rel, entry.path, st))
+                    found.append(FileInfo(rel, entry.path, st, link))
     return found
 
 

@@ -258,3 +258,22 @@ def test_a_big_object_fetch_verified_is_trusted_by_a_later_checkout(tmp_path: Pa
         result = later.checkout()
     assert [f.kind for f in result.failed] == ["ObjectCorruptedError"]
     assert not (tmp_path / "dest" / "big.bin").exists()
+
+
+def test_a_cache_deleted_between_two_calls_of_one_repo_is_made_again(tmp_path: Path) -> None:
+    """A long-lived worker keeps its `Repo` while something wipes the cache between runs:
+    the next fetch makes the cache's folders again (it failed with a DiskError: the cache
+    remembered folders it had made)."""
+    remote = tmp_path / "remote"
+    repo = make(tmp_path / "src", FILES, remote)
+    repo.add(["data", "solo.bin"])
+    repo.push()
+    shutil.rmtree(tmp_path / "src" / ".dvc" / "cache")
+    fetched = repo.fetch()
+    assert fetched.ok and fetched.transferred == 4
+    shutil.rmtree(tmp_path / "src" / ".dvc" / "cache")
+    shutil.rmtree(tmp_path / "src" / "data")
+    pulled = repo.pull()
+    assert pulled.ok and pulled.transferred == 4
+    assert (tmp_path / "src" / "data" / "sub" / "b.txt").read_bytes() == b"b\n"
+    repo.close()

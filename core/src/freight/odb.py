@@ -129,6 +129,11 @@ class Cache:
     def _prepare(self, dest: Path) -> None:
         self.make_parent(str(dest))
 
+    def forget_folders(self) -> None:
+        """Check the folders `make_parent` made again on next use: a long-lived process
+        (an orchestrator's worker) may see the cache deleted between two verbs."""
+        self._made.clear()
+
     def make_parent(self, dest: str) -> None:
         """Create the directory of object path `dest` (once per process, with the cache's
         directory mode: group-writable for a shared cache); never a symlinked one."""

@@ -167,6 +167,7 @@ class Repo:
         from .lock import repo_lock
 
         with repo_lock(self.tmp_dir / "lock", shared=shared), disk_errors():
+            self.cache.forget_folders()  # an earlier call's may be gone (a wiped cache)
             yield
 
     @property

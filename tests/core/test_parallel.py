@@ -261,3 +261,26 @@ def test_helpers_ignore_what_the_interpreter_prints(
     assert len(helpers) == 2
     assert "hello from a site hook" in capfd.readouterr().err
     assert _tree(ws / "data") == {k.removeprefix("data/"): v for k, v in want.items()}
+
+
+def test_a_symlinked_remote_folder_fails_only_its_objects_with_helpers(
+    tmp_path: Path, helpers: list[int]
+) -> None:
+    """As in one process: an object whose folder is a symlink fails alone (the push
+    raised a PathError for the whole batch when helpers were used)."""
+    want = _files(NFILES)
+    ws, remote, outside = workspace(tmp_path / "ws", want), tmp_path / "remote", tmp_path / "out"
+    _remote(ws, remote)
+    outside.mkdir()
+    md5 = hashlib.md5(want[sorted(want)[0]]).hexdigest()
+    (remote / "files" / "md5").mkdir(parents=True)
+    (remote / "files" / "md5" / md5[:2]).symlink_to(outside)
+    with Repo(ws) as repo:
+        repo.add(["data"])
+        pushed = repo.push()
+    assert helpers
+    files = [f for f in pushed.failed if f.kind != "IncompleteDirectory"]
+    assert files and all("is a symlink" in f.message for f in files)
+    assert [f.path for f in pushed.failed if f not in files] == ["data"]  # no `.dir` yet
+    assert pushed.transferred == NFILES - len(files)
+    assert list(outside.iterdir()) == []

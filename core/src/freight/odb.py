@@ -99,7 +99,7 @@ class Cache:
         """`trusted` for many objects (not legacy), with one state table lookup."""
         if self._state is None:
             return [oid in self._verified for oid in oids]
-        known = self._state.lookup_many(f"{self._new_root}/{o[:2]}/{o[2:]}" for o in oids)
+        known = self._state.lookup_many(self.fspath(oid) for oid in oids)
         return [oid in self._verified or oid == k for oid, k in zip(oids, known, strict=True)]
 
     def fspath(self, oid: str, *, legacy: bool = False) -> str:

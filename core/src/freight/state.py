@@ -116,13 +116,7 @@ class State:
 
     def lookup(self, path: str, kind: str = "md5") -> str | None:
         """`get` for a path not yet stat'ed: the stat is taken only if there is an entry."""
-        row = self._table(kind).get(path)
-        if row is None:
-            return None
-        try:
-            return _fresh(row, os.stat(path))
-        except OSError:
-            return None
+        return self.lookup_many((path,), kind)[0]
 
     def lookup_many(self, paths: Iterable[str], kind: str = "md5") -> list[str | None]:
         """`lookup` for many paths, with one table lookup (most have no entry: no stat)."""

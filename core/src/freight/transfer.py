@@ -231,11 +231,32 @@ def _copy_up(
     if threads > 1 or not parallel.worth(len(objs)):
         map_batched(one, list(zip(objs, work, strict=True)), jobs=threads)
         return
-    storage.prepare([o.key for o in objs])  # folders first: helpers only copy
     items = [(src, dest, OBJECT_MODE, None, False) for src, dest in work]
-    got = parallel.run("copy", (), items, stop=parallel.systemic)
+    got = _copy_everywhere(items, lambda i: storage.prepare([objs[i].key]))
     for i in parallel.begun_first(got):
-        report(objs[i], parallel.unpack(got[i]))
+        report(objs[i], got[i])
+
+
+def _copy_everywhere(
+    items: Sequence[tuple[str, str, int, str | None, bool]], prepare: Callable[[int], None]
+) -> list[object]:
+    """`copy_into` for every item on every core (`parallel`), item `i`'s folder made here
+    first by `prepare(i)` (helpers only copy): an error there is that item's own result,
+    as in a loop in this process. Results are stats or exceptions, None for items never
+    begun after an error every other one would hit too."""
+    results: list[object] = [None] * len(items)
+    todo = []
+    for i in range(len(items)):
+        try:
+            prepare(i)
+        except (FreightError, OSError) as exc:
+            results[i] = exc
+        else:
+            todo.append(i)
+    got = parallel.run("copy", (), [items[i] for i in todo], stop=parallel.systemic)
+    for i, result in zip(todo, got, strict=True):
+        results[i] = parallel.unpack(result)
+    return results
 
 
 def _note_fatal(fatal: list[DiskError], obj: Obj, err: BaseException) -> None:
@@ -477,11 +498,9 @@ def _copy_down(
     if threads > 1 or not parallel.worth(len(objs)):
         map_batched(one, list(zip(objs, work, strict=True)), jobs=threads)
         return
-    for item in work:
-        cache.make_parent(item[1])  # folders first: helpers only copy
-    got = parallel.run("copy", (), work, stop=parallel.systemic)
+    got = _copy_everywhere(work, lambda i: cache.make_parent(work[i][1]))
     for i in parallel.begun_first(got):
-        report(objs[i], work[i], parallel.unpack(got[i]))
+        report(objs[i], work[i], got[i])
 
 
 def remote_present(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from freight.errors import MetafileError
-from freight.tree import Tree, TreeEntry, digest, parse
+from freight.tree import Tree, TreeEntry, digest, oid_of, parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,6 +36,22 @@ def test_non_ascii_is_escaped_like_json_dumps() -> None:
     assert b"\\u00fcn\\u00ef/\\ud83d\\ude00" in data
     assert b'"new\\nline"' in data
     assert digest(data) == tree.oid()
+
+
+_NAMES = st.text(st.characters(codec="utf-8"), min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_NAMES, st.text(max_size=34), max_size=8))
+def test_serialisation_is_json_dumps_for_any_text(hashes: dict[str, str]) -> None:
+    """The bytes are written directly, not through the JSON encoder: they must stay
+    exactly what `json.dumps(..., sort_keys=True)` gives, quotes, controls, DEL, astral
+    characters and all, and `oid_of` (no Tree built) must agree with `Tree.oid`."""
+    tree = Tree.build(TreeEntry(r, m) for r, m in hashes.items())
+    items = [{"relpath": r, "md5": m} for r, m in sorted(hashes.items())]
+    expected = json.dumps(items, sort_keys=True).encode()
+    assert tree.serialize() == expected
+    assert oid_of(hashes) == tree.oid() == digest(expected)
 
 
 @pytest.mark.parametrize(
@@ -91,3 +107,30 @@ def test_the_fast_check_agrees_with_the_exact_one(relpaths: list[str]) -> None:
     assert type(got) is type(expected)
     if isinstance(expected, Tree):
         assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("relpaths", "clash"),
+    [
+        (["a", "a/b"], "a"),
+        (["x/a", "x/a/b/c/d"], "x/a"),
+        (["a/b/c", "a/b", "z"], "a/b"),
+        (["a/b", "b/c", "b/c/d/e", "b"], "b"),
+    ],
+)
+def test_a_path_that_is_both_a_file_and_a_directory_is_refused(
+    relpaths: list[str], clash: str
+) -> None:
+    items = [{"md5": "d41d8cd98f00b204e9800998ecf8427e", "relpath": r} for r in relpaths]
+    with pytest.raises(MetafileError, match=f"relpath '{clash}' is both a file and a directory"):
+        parse(json.dumps(items).encode(), "x")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "b", "a-b", "c"]), min_size=1, max_size=5)))
+def test_ancestors_are_every_proper_parent(paths: list[list[str]]) -> None:
+    from freight.tree import _ancestors
+
+    relpaths = ["/".join(p) for p in paths]
+    expected = {"/".join(p[:i]) for p in paths for i in range(1, len(p))}
+    assert _ancestors(relpaths) == expected

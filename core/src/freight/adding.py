@@ -28,6 +28,7 @@ from .model import FileMeta, Output
 from .odb import Cache
 from .results import AddResult, ArtifactRef
 from .state import State
+from .tree import oid_of
 from .workspace import FileInfo, build_tree, hash_files, walk
 
 
@@ -118,7 +119,8 @@ class Adder:
                 callback.relative_update(len(files))
                 return existing, 0, 0
         hashes, hashed, stored = self._ingest(files, callback)
-        oid = build_tree(hashes).oid() if is_dir else hashes[files[0].relpath]
+        # the `.dir` object is stored right away: its files are in the cache already
+        oid = self.cache.add_tree(build_tree(hashes)) if is_dir else hashes[files[0].relpath]
         out = Output(
             path=target.path,
             metafile=target.metafile,
@@ -132,8 +134,6 @@ class Adder:
             out = existing
         elif is_dir and existing is not None and existing.files is not None:
             out = _keep_versions(out, existing.files, hashes, files)
-        if is_dir:
-            self.cache.add_tree(build_tree(hashes))
         self._relink(files, hashes)
         return out, hashed, stored
 
@@ -141,8 +141,7 @@ class Adder:
         self, files: list[FileInfo], is_dir: bool, legacy: bool
     ) -> tuple[str, dict[str, str]]:
         hashes = hash_files(files, self.state, legacy=legacy, jobs=self.jobs)
-        oid = build_tree(hashes).oid() if is_dir else hashes[files[0].relpath]
-        return oid, hashes
+        return (oid_of(hashes) if is_dir else hashes[files[0].relpath]), hashes
 
     def _ingest(self, files: list[FileInfo], callback: Callback) -> tuple[dict[str, str], int, int]:
         """Hash files (unless the state knows them) and store them, reading each once."""

@@ -118,13 +118,13 @@ class Cache:
         if len(wanted) < LIST_THRESHOLD:
             return {oid for oid in wanted if not os.path.isfile(self.fspath(oid, legacy=legacy))}
         base = self._legacy_root if legacy else self._new_root
-        listed: dict[str, set[str]] = {}
+        present: set[str] = set()
         for prefix in {oid[:2] for oid in wanted}:
             try:
-                listed[prefix] = set(os.listdir(f"{base}/{prefix}"))
+                present.update(map(prefix.__add__, os.listdir(f"{base}/{prefix}")))
             except FileNotFoundError:
-                listed[prefix] = set()
-        return {oid for oid in wanted if oid[2:] not in listed[oid[:2]]}
+                pass
+        return wanted - present
 
     def _prepare(self, dest: Path) -> None:
         self.make_parent(str(dest))

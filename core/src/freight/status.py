@@ -19,7 +19,8 @@ from .ignore import Rules
 from .model import Output
 from .odb import Cache
 from .state import State
-from .workspace import FileInfo, build_tree, hash_files, walk
+from .tree import oid_of
+from .workspace import FileInfo, hash_files, walk
 
 
 def is_cached(out: Output, cache: Cache, files: Iterable[str] | None = None) -> bool:
@@ -46,7 +47,7 @@ def workspace_hashes(
     path = root / out.path
     if path.is_dir():
         hashes = hash_files(walk(root, out.path, rules), state, legacy=out.legacy, jobs=jobs)
-        return build_tree(hashes).oid(), hashes
+        return oid_of(hashes), hashes
     if not path.is_file():
         return None
     info = FileInfo(out.path, str(path), path.stat())

@@ -54,13 +54,12 @@ class Remote:
 
 
 def _cached(cache: Cache, objs: set[Obj]) -> set[str]:
-    by_layout: dict[bool, set[str]] = {}
-    for o in objs:
-        by_layout.setdefault(o.legacy, set()).add(o.oid)
+    """The keys of `objs` that are in the cache."""
     keys: set[str] = set()
-    for legacy, oids in by_layout.items():
-        gone = cache.missing(oids, legacy=legacy)
-        keys.update(object_relpath(oid, legacy=legacy) for oid in oids - gone)
+    for legacy in (False, True):
+        layout = [o for o in objs if o.legacy is legacy]
+        gone = cache.missing((o.oid for o in layout), legacy=legacy) if layout else set()
+        keys.update(o.key for o in layout if o.oid not in gone)
     return keys
 
 

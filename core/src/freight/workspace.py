@@ -63,18 +63,30 @@ def walk(
             rel = f"{sub}/{name}" if sub else name
             if entry.is_dir(follow_symlinks=False):
                 _descend(entry, rel, reldir, sub_rules, root, stack)
-            elif is_tmp(name):
-                if leftovers is not None:
-                    leftovers.append(entry.path)
-            elif not is_builtin_ignored(name, False) and not (
-                sub_rules.specs  # no patterns: no repo-relative path to build and match
-                and sub_rules.is_ignored(f"{reldir}/{rel}" if reldir else rel, False)
+                continue
+            if name[0] == ".":  # the only names that may be temporaries or built-in ignores
+                if is_tmp(name):
+                    if leftovers is not None:
+                        leftovers.append(entry.path)
+                    continue
+                if is_builtin_ignored(name, False):
+                    continue
+            if sub_rules.specs and sub_rules.is_ignored(  # no patterns: no path to match
+                f"{reldir}/{rel}" if reldir else rel, False
             ):
-                link = entry.is_symlink()
-                st = _link_stat(entry) if link else entry.stat()
+                continue
+            if entry.is_symlink():
+                st = _link_stat(entry)
                 if st is not None and stat_mod.S_ISREG(st.st_mode):
-                    found.append(FileInfo(rel, entry.path, st, link))
+                    found.append(FileInfo(rel, entry.path, st, True))
+            else:
+                st = entry.stat()
+                if stat_mod.S_ISREG(st.st_mode):
+                    found.append(_new(FileInfo, (rel, entry.path, st, False)))
     return found
+
+
+_new = tuple.__new__  # builds a FileInfo in C: FileInfo(...) runs a Python __new__
 
 
 def _descend(

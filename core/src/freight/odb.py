@@ -7,6 +7,7 @@ Objects are verified against their oid when they enter the cache; `verify` re-ch
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -120,10 +121,8 @@ class Cache:
         base = self._legacy_root if legacy else self._new_root
         present: set[str] = set()
         for prefix in {oid[:2] for oid in wanted}:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # no object with that prefix
                 present.update(map(prefix.__add__, os.listdir(f"{base}/{prefix}")))
-            except FileNotFoundError:
-                pass
         return wanted - present
 
     def _prepare(self, dest: Path) -> None:

@@ -19,7 +19,6 @@ from .callbacks import Callback
 from .collect import Selection
 from .errors import ConfigError, FreightError, redact_url
 from .inventory import RemoteIndex
-from .layout import object_relpath
 from .odb import Cache
 from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
 from .storage import Storage

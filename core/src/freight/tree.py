@@ -126,7 +126,9 @@ def parse(data: bytes, where: str) -> Tree:
     if any(bad in joined for bad in _UNSAFE):
         return _parse_slowly(items, where)
     # tuple.__new__ builds each TreeEntry in C (TreeEntry(...) runs a Python __new__)
-    entries = list(map(tuple.__new__, itertools.repeat(TreeEntry), zip(relpaths, md5s)))
+    entries = list(
+        map(tuple.__new__, itertools.repeat(TreeEntry), zip(relpaths, md5s, strict=True))
+    )
     if not all(map(operator.lt, relpaths, relpaths[1:])):  # DVC writes them sorted
         entries.sort()  # by relpath: md5 decides only between duplicates, refused next
         for a, b in itertools.pairwise(entries):

@@ -120,8 +120,12 @@ class Cache:
             return {oid for oid in wanted if not os.path.isfile(self.fspath(oid, legacy=legacy))}
         base = self._legacy_root if legacy else self._new_root
         present: set[str] = set()
-        for prefix in {oid[:2] for oid in wanted}:
-            with contextlib.suppress(FileNotFoundError):  # no object with that prefix
+        try:  # the prefixes there are: cheaper than slicing every oid for them
+            prefixes = [p for p in os.listdir(base) if len(p) == 2]
+        except FileNotFoundError:
+            return wanted
+        for prefix in prefixes:
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):  # not a folder
                 present.update(map(prefix.__add__, os.listdir(f"{base}/{prefix}")))
         return wanted - present
 

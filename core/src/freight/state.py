@@ -12,6 +12,7 @@ without it (files are hashed again) rather than fail, or mask the error that mat
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sqlite3
@@ -28,6 +29,12 @@ CREATE TABLE IF NOT EXISTS hashes (
     size INTEGER NOT NULL, md5 TEXT NOT NULL, hashed_at INTEGER NOT NULL,
     PRIMARY KEY (path, kind)
 ) WITHOUT ROWID
+"""
+_FOLDERS = """
+CREATE TABLE IF NOT EXISTS folders (
+    path TEXT NOT NULL, kind TEXT NOT NULL, sig TEXT NOT NULL, oid TEXT NOT NULL,
+    hashes BLOB NOT NULL, PRIMARY KEY (path, kind)
+)
 """
 _FINE_MARGIN = 50_000_000  # ns; filesystems with sub-second timestamps
 _COARSE_MARGIN = 2_000_000_000  # ns; filesystems with whole-second timestamps
@@ -70,6 +77,7 @@ class State:
         self._unusable = False  # the database failed once: the rest of the run goes without
         self._rows: dict[str, dict[str, Row]] = {}
         self._pending: dict[tuple[str, str], Row] = {}
+        self._folders: dict[tuple[str, str], tuple[str, str, bytes]] = {}
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -79,6 +87,7 @@ class State:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute(_SCHEMA)
+                conn.execute(_FOLDERS)
             except BaseException:
                 conn.close()
                 raise
@@ -150,7 +159,51 @@ class State:
         self._table(kind)[path] = row
         self._pending[(path, kind)] = row
 
+    def folder(self, path: str, kind: str, sig: str) -> tuple[str, dict[str, str]] | None:
+        """The oid and file md5s of directory `path` as last seen with signature `sig`.
+
+        A signature covers every file's relpath, inode, mtime and size, and a folder is
+        remembered only when all its files' hashes were trusted (`put_folder`): a match
+        vouches for every file as its own row would, at one row's cost instead of loading
+        and checking 100,000 (a no-op `status` of a big directory).
+        """
+        if self._unusable:
+            return None
+        try:
+            row = (
+                self._connect()
+                .execute(
+                    "SELECT oid, hashes FROM folders WHERE path = ? AND kind = ? AND sig = ?",
+                    (path, kind, sig),
+                )
+                .fetchone()
+            )
+        except (sqlite3.Error, OSError) as exc:
+            self._give_up(exc)
+            return None
+        if row is None:
+            return None
+        parts = bytes(row[1]).decode("utf-8", "surrogatepass").split("\0")
+        if len(parts) % 2:
+            return None  # not a blob this code wrote: hash the files instead
+        return row[0], dict(zip(parts[::2], parts[1::2], strict=True))
+
+    def put_folder(self, path: str, kind: str, sig: str, oid: str, hashes: dict[str, str]) -> None:
+        """Remember a directory whose every file hash came from a trusted row (`folder`)."""
+        blob = "\0".join(itertools.chain.from_iterable(hashes.items()))
+        self._folders[(path, kind)] = (sig, oid, blob.encode("utf-8", "surrogatepass"))
+
     def save(self) -> None:
+        if self._folders and not self._unusable:
+            folders = [(p, k, *v) for (p, k), v in self._folders.items()]
+            try:
+                with self._connect() as conn:
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?, ?)", folders
+                    )
+            except (sqlite3.Error, OSError) as exc:
+                self._give_up(exc)
+        self._folders.clear()
         if not self._pending:
             return
         now = time.time_ns()

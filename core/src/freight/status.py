@@ -19,8 +19,7 @@ from .ignore import Rules
 from .model import Output
 from .odb import Cache
 from .state import State
-from .tree import oid_of
-from .workspace import FileInfo, hash_files, walk
+from .workspace import FileInfo, hash_files, hash_folder, walk
 
 
 def is_cached(out: Output, cache: Cache, files: Iterable[str] | None = None) -> bool:
@@ -46,8 +45,8 @@ def workspace_hashes(
     """The oid of what the workspace holds at `out.path` and its files' md5s, or None."""
     path = root / out.path
     if path.is_dir():
-        hashes = hash_files(walk(root, out.path, rules), state, legacy=out.legacy, jobs=jobs)
-        return oid_of(hashes), hashes
+        files = walk(root, out.path, rules)
+        return hash_folder(str(path), files, state, legacy=out.legacy, jobs=jobs)
     if not path.is_file():
         return None
     info = FileInfo(out.path, str(path), path.stat())

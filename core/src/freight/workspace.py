@@ -16,10 +16,10 @@ from typing import NamedTuple
 
 from .errors import PathError
 from .fsutil import io_jobs, is_tmp, map_batched
-from .hashing import md5_file
+from .hashing import md5_bytes, md5_file
 from .ignore import IGNORE_FILE, Rules, is_builtin_ignored
 from .state import State
-from .tree import Tree, TreeEntry
+from .tree import Tree, TreeEntry, oid_of
 
 
 class FileInfo(NamedTuple):
@@ -120,6 +120,37 @@ def _has_ignore(entry: os.DirEntry[str]) -> bool:
     return os.path.exists(os.path.join(entry.path, IGNORE_FILE))
 
 
+def hash_folder(
+    path: str, files: list[FileInfo], state: State, *, legacy: bool = False, jobs: int = 4
+) -> tuple[str, dict[str, str]]:
+    """The oid and file md5s (relpath -> md5) of the directory at `path` whose files are
+    `files`; when none changed since the state last saw them all trusted, one state row
+    answers for all (`State.folder`)."""
+    kind = _kind(legacy)
+    sig = signature(files)
+    known = state.folder(path, kind, sig)
+    if known is not None and len(known[1]) == len(files):
+        return known
+    hashed: list[FileInfo] = []
+    hashes = hash_files(files, state, legacy=legacy, jobs=jobs, hashed=hashed)
+    oid = oid_of(hashes)
+    if hashes and not hashed:  # every hash came from a trusted row
+        state.put_folder(path, kind, sig, oid, hashes)
+    return oid, hashes
+
+
+def signature(files: Iterable[FileInfo]) -> str:
+    """A digest of every file's relpath, inode, mtime and size, in walk order."""
+    text = "\0".join(
+        [f"{f.relpath}\0{f.st.st_ino}\0{f.st.st_mtime_ns}\0{f.st.st_size}" for f in files]
+    )
+    return md5_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+def _kind(legacy: bool) -> str:
+    return "md5-dos2unix" if legacy else "md5"
+
+
 def hash_files(
     files: Iterable[FileInfo],
     state: State,
@@ -127,11 +158,13 @@ def hash_files(
     legacy: bool = False,
     jobs: int = 4,
     progress: Callable[[int], None] | None = None,
+    hashed: list[FileInfo] | None = None,
 ) -> dict[str, str]:
-    """md5 of every file (relpath -> md5), reusing and refreshing the state cache."""
-    kind = "md5-dos2unix" if legacy else "md5"
+    """md5 of every file (relpath -> md5), reusing and refreshing the state cache; the
+    files that had to be read are appended to `hashed`."""
+    kind = _kind(legacy)
     result: dict[str, str] = {}
-    todo: list[FileInfo] = []
+    todo: list[FileInfo] = [] if hashed is None else hashed
     files = list(files)
     for info, known in zip(
         files, state.get_many(((f.path, f.st) for f in files), kind), strict=True

@@ -284,3 +284,33 @@ def test_a_symlinked_remote_folder_fails_only_its_objects_with_helpers(
     assert [f.path for f in pushed.failed if f not in files] == ["data"]  # no `.dir` yet
     assert pushed.transferred == NFILES - len(files)
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_readd_stores_again_the_objects_deleted_from_the_cache(
+    tmp_path: Path, helpers: list[int], monkeypatch: pytest.MonkeyPatch, processes: str
+) -> None:
+    """Files the state knows are not hashed again, but their objects are checked: those
+    deleted from the cache are stored again (one listing finds the rest), with and
+    without helpers (a few files changed make the helpers start)."""
+    monkeypatch.setenv(parallel.ENV, processes)
+    want = _files(NFILES)
+    ws = workspace(tmp_path / "ws", want)
+    cache = ws / ".dvc" / "cache"
+    with Repo(ws) as repo:
+        repo.add(["data"])
+    objects = sorted(p for p in (cache / "files" / "md5").rglob("*") if p.is_file())
+    for path in objects[::10]:
+        path.chmod(0o600)
+        path.unlink()
+    for i in range(60):  # changed: hashed again (and on two cores with helpers)
+        (ws / f"data/d{i % 7}/f{i:05}.bin").write_bytes(b"changed %d" % i)
+    with Repo(ws) as repo:
+        again = repo.add(["data"])
+    assert again.hashed == 60
+    _objects_intact(cache)
+    for path in (ws / "data").rglob("*.bin"):  # every file's object is back, intact
+        md5 = hashlib.md5(path.read_bytes()).hexdigest()
+        assert (cache / "files" / "md5" / md5[:2] / md5[2:]).read_bytes() == path.read_bytes()
+    with Repo(ws) as repo:
+        assert repo.status().clean

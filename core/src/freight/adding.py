@@ -147,9 +147,13 @@ class Adder:
         """Hash files (unless the state knows them) and store them, reading each once."""
         hardlink = self.link_types[0] == "hardlink"
         known = self.state.get_many((f.path, f.st) for f in files)
+        # known files whose object is in the cache need nothing: one listing finds them
+        stored = set(known).difference(self.cache.missing(filter(None, known)), (None,))
 
         def one(item: tuple[FileInfo, str | None]) -> tuple[str, bool]:
             info, md5 = item
+            if md5 in stored:
+                return cast(str, md5), False
             # a symlink's target (maybe outside the repository) is copied: hard-linking it
             # would make that file the cache object, read-only (DVC 3.67.1 does so)
             link = hardlink and not info.link
@@ -162,7 +166,7 @@ class Adder:
         items = list(zip(files, known, strict=True))
         unknown = [i for i, md5 in enumerate(known) if md5 is None]
         if jobs == 1 and not hardlink and parallel.worth(len(unknown)):
-            done = self._ingest_everywhere(items, unknown, callback)
+            done = self._ingest_everywhere(items, unknown, stored, callback)
         else:
             done = map_batched(one, items, jobs=jobs, progress=callback.relative_update)
         hashes = {}
@@ -174,7 +178,11 @@ class Adder:
         return hashes, hashed, sum(1 for _, new in done if new)
 
     def _ingest_everywhere(
-        self, items: list[tuple[FileInfo, str | None]], unknown: list[int], callback: Callback
+        self,
+        items: list[tuple[FileInfo, str | None]],
+        unknown: list[int],
+        stored: set[str | None],
+        callback: Callback,
     ) -> list[tuple[str, bool]]:
         """`_ingest`'s work with the files to hash spread over every core (`parallel`);
         files the state knows are only stored (if the cache lacks them), here."""
@@ -192,7 +200,7 @@ class Adder:
             done[i] = (md5, new)
         for i, (info, md5) in enumerate(items):
             if md5 is not None:
-                done[i] = (md5, self.cache.add_file(info.path, md5))
+                done[i] = (md5, md5 not in stored and self.cache.add_file(info.path, md5))
                 callback.relative_update(1)
         return cast(list[tuple[str, bool]], done)
 

@@ -36,7 +36,7 @@ from .odb import Cache
 from .results import ArtifactRef, CheckoutResult, Failure
 from .state import FileStat, State
 from .tree import case_collisions
-from .workspace import FileInfo, hash_files, walk
+from .workspace import FileInfo, hash_files, hash_folder, walk
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,18 @@ class Planner:
             return False, {}
         if path.is_dir() and not path.is_symlink():
             files = walk(self.root, out.path, self.rules, leftovers=leftovers)
-            files = [
-                FileInfo(f"{out.path}/{f.relpath}", f.path, f.st)
-                for f in files
-                if not subpath or f.relpath == subpath or f.relpath.startswith(subpath + "/")
-            ]
-        elif path.is_file():
+            if subpath:
+                files = [
+                    f for f in files if f.relpath == subpath or f.relpath.startswith(subpath + "/")
+                ]
+                hashes = hash_files(files, self.state, legacy=out.legacy, jobs=self.jobs)
+            else:  # a clean directory: one state row (`hash_folder`)
+                hashes = hash_folder(
+                    str(path), files, self.state, legacy=out.legacy, jobs=self.jobs
+                )[1]
+            prefix = out.path + "/"
+            return True, {prefix + rel: md5 for rel, md5 in hashes.items()}
+        if path.is_file():
             files = [FileInfo(out.path, str(path), path.stat())]
         else:
             return True, {}

@@ -151,11 +151,11 @@ class Cache:
 
     def add_file(self, src: str, oid: str, *, legacy: bool = False, hardlink: bool = False) -> bool:
         """Store the file at `src` (already hashed to `oid`); False if it was there."""
-        dest = self.path(oid, legacy=legacy)
-        if dest.exists():
+        dest = self.fspath(oid, legacy=legacy)
+        if os.path.exists(dest):
             return False
-        self._prepare(dest)
-        tmp = tmp_name(dest)
+        self.make_parent(dest)
+        tmp = tmp_path(parent(dest))
         try:
             if hardlink:
                 os.link(src, tmp)

@@ -120,3 +120,18 @@ def test_a_damaged_folder_row_is_ignored_and_replaced(repo: Repo) -> None:
     with _db(root) as conn:
         (blob,) = conn.execute("SELECT hashes FROM folders").fetchone()
     assert blob.count(b"\0") == 59  # 30 relpaths and 30 md5s, written again
+
+
+def test_a_readd_of_a_remembered_directory_restores_its_missing_objects(repo: Repo) -> None:
+    """The folder row answers for the workspace, not for the cache: an object deleted
+    from the cache is stored again by the next add."""
+    root = repo.root
+    objects = sorted(p for p in (root / ".dvc/cache/files/md5").rglob("*") if p.is_file())
+    assert len(objects) == 31  # 30 files and the .dir
+    for path in objects[::3]:
+        path.chmod(0o600)
+        path.unlink()
+    again = repo.add(["data"])
+    assert again.hashed == 0 and again.written == ()
+    assert all(p.exists() for p in objects)
+    assert repo.status().clean

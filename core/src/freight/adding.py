@@ -28,8 +28,7 @@ from .model import FileMeta, Output
 from .odb import Cache
 from .results import AddResult, ArtifactRef
 from .state import State
-from .tree import oid_of
-from .workspace import FileInfo, build_tree, hash_files, walk
+from .workspace import FileInfo, build_tree, hash_files, hash_folder, remembered, walk
 
 
 @dataclass(frozen=True)
@@ -114,13 +113,19 @@ class Adder:
         callback.set_size(len(files))
         existing = target.existing
         if existing is not None and existing.legacy:
-            legacy = self._hash(files, is_dir, True)
+            legacy = self._hash(path, files, is_dir, True)
             if legacy[0] == existing.oid:  # unchanged legacy data stays legacy (E45)
                 callback.relative_update(len(files))
                 return existing, 0, 0
-        hashes, hashed, stored = self._ingest(files, callback)
-        # the `.dir` object is stored right away: its files are in the cache already
-        oid = self.cache.add_tree(build_tree(hashes)) if is_dir else hashes[files[0].relpath]
+        known = remembered(str(path), files, self.state) if is_dir else None
+        if known is not None and self._stored(*known):  # a clean directory: nothing to do
+            oid, hashes = known
+            hashed = stored = 0
+            callback.relative_update(len(files))
+        else:
+            hashes, hashed, stored = self._ingest(files, callback)
+            # the `.dir` object is stored right away: its files are in the cache already
+            oid = self.cache.add_tree(build_tree(hashes)) if is_dir else hashes[files[0].relpath]
         out = Output(
             path=target.path,
             metafile=target.metafile,
@@ -138,10 +143,16 @@ class Adder:
         return out, hashed, stored
 
     def _hash(
-        self, files: list[FileInfo], is_dir: bool, legacy: bool
+        self, path: Path, files: list[FileInfo], is_dir: bool, legacy: bool
     ) -> tuple[str, dict[str, str]]:
+        if is_dir:
+            return hash_folder(str(path), files, self.state, legacy=legacy, jobs=self.jobs)
         hashes = hash_files(files, self.state, legacy=legacy, jobs=self.jobs)
-        return (oid_of(hashes) if is_dir else hashes[files[0].relpath]), hashes
+        return hashes[files[0].relpath], hashes
+
+    def _stored(self, oid: str, hashes: dict[str, str]) -> bool:
+        """Whether the cache holds directory `oid` and every file object it lists."""
+        return self.cache.exists(oid) and not self.cache.missing(hashes.values())
 
     def _ingest(self, files: list[FileInfo], callback: Callback) -> tuple[dict[str, str], int, int]:
         """Hash files (unless the state knows them) and store them, reading each once."""

@@ -128,8 +128,8 @@ def hash_folder(
     answers for all (`State.folder`)."""
     kind = _kind(legacy)
     sig = signature(files)
-    known = state.folder(path, kind, sig)
-    if known is not None and len(known[1]) == len(files):
+    known = remembered(path, files, state, legacy=legacy, sig=sig)
+    if known is not None:
         return known
     hashed: list[FileInfo] = []
     hashes = hash_files(files, state, legacy=legacy, jobs=jobs, hashed=hashed)
@@ -137,6 +137,15 @@ def hash_folder(
     if hashes and not hashed:  # every hash came from a trusted row
         state.put_folder(path, kind, sig, oid, hashes)
     return oid, hashes
+
+
+def remembered(
+    path: str, files: list[FileInfo], state: State, *, legacy: bool = False, sig: str = ""
+) -> tuple[str, dict[str, str]] | None:
+    """`hash_folder`'s answer if one state row holds it, else None (`sig`: the files'
+    signature, when the caller has it)."""
+    known = state.folder(path, _kind(legacy), sig or signature(files))
+    return known if known is not None and len(known[1]) == len(files) else None
 
 
 def signature(files: Iterable[FileInfo]) -> str:

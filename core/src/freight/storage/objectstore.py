@@ -88,10 +88,13 @@ class ObstoreStorage(Storage):
         on_done: Done,
     ) -> None:
         async def main() -> None:
-            gate = asyncio.Semaphore(max(1, jobs))
+            todo = iter(items)  # shared: each worker takes the next item when it is free
 
-            async def one(item: T) -> None:
-                async with gate:
+            async def worker() -> None:
+                # `jobs` workers rather than a task per item held back by a semaphore:
+                # 20,000 tasks and their futures cost more Python time (and garbage
+                # collection) than the requests they wait for
+                for item in todo:
                     try:
                         await work(item)
                     except Exception as exc:  # reported per item, the batch goes on
@@ -104,7 +107,7 @@ class ObstoreStorage(Storage):
                     else:
                         on_done(key_of(item), None)
 
-            await asyncio.gather(*(one(i) for i in items))
+            await asyncio.gather(*(worker() for _ in range(min(max(1, jobs), len(items)))))
 
         if items:
             loop = _Loop()

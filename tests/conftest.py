@@ -81,6 +81,7 @@ from storage_servers import (  # noqa: E402, F401 - real servers
     fake_gcs,
     http_server,
     moto_s3,
+    plain_http_server,
     seaweedfs_s3,
     sftp,
     webdav,

@@ -381,6 +381,24 @@ def http_server() -> Iterator[Server]:
         _stop(proc)
 
 
+@pytest.fixture(scope="session")
+def plain_http_server() -> Iterator[Server]:
+    """Python's own http.server: a read-only HTTP remote without Range support."""
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="plain-http-root-"))
+    endpoint = f"http://127.0.0.1:{port}"
+    proc, _ = _launch(
+        "plain-http",
+        [sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", str(root), str(port)],
+        lambda: _http_ok(f"{endpoint}/"),
+        cwd=root,
+    )
+    try:
+        yield Server("plain-http", endpoint, {}, root)
+    finally:
+        _stop(proc)
+
+
 def make_bucket(server: Server, *, versioned: bool = False) -> str:
     """A fresh bucket on an S3 server (with object versioning if asked); returns its name."""
     name = "t" + uuid.uuid4().hex[:12]

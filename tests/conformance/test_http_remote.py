@@ -4,6 +4,7 @@ pushed to as a local remote: pull, granular pull and status -c over HTTP; push r
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,25 @@ def test_corrupt_and_lost_objects_over_http(tmp_path: Path, http_server: Server)
     assert not (tmp_path / "dest/solo.bin").exists()
     assert (tmp_path / "dest/data/a.txt").read_bytes() == FILES["data/a.txt"]
     assert not Repo(tmp_path / "dest").cache.exists(b_txt)
+
+
+@pytest.mark.parametrize("server", ["http_server", "plain_http_server"])
+def test_objects_around_the_size_read_in_one_request_over_http(
+    tmp_path: Path, server: str, request: pytest.FixtureRequest
+) -> None:
+    """Objects up to 1 MiB are read with one ranged GET, the rest of a bigger one with a
+    second: on a server with ranges and on one without (Python's http.server, which answers
+    every GET whole), every size arrives whole and verified."""
+    http: Server = request.getfixturevalue(server)
+    assert http.root is not None
+    whole = 1 << 20
+    sizes = [0, 1, whole - 1, whole, whole + 1, 3 * whole + 5]
+    files = {f"data/{n}.bin": os.urandom(n) for n in sizes}
+    src = workspace(tmp_path / "src", _configure(str(http.root / tmp_path.name), {}, {}), files)
+    src.add(["data"])
+    assert src.push().ok
+    over_http = _configure(f"{http.endpoint}/{tmp_path.name}", {}, {})
+    dest = fresh(tmp_path / "src", tmp_path / "dest", over_http)
+    pulled = dest.pull()
+    assert pulled.ok and pulled.transferred == len(sizes) + 1
+    assert {rel: (tmp_path / "dest" / rel).read_bytes() for rel in files} == files

@@ -6,6 +6,7 @@ each state. Each remote kind is a fixture returning the DVC remote options to co
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -137,6 +138,22 @@ def test_push_pull_roundtrip(tmp_path: Path, configure: Configure) -> None:
     assert pulled.ok and pulled.transferred == 5  # status -c already fetched the .dir
     assert read(tmp_path / "dest") == FILES
     assert dest.status().clean and dest.cloud_status().clean
+
+
+def test_objects_around_the_size_read_in_one_request(tmp_path: Path, configure: Configure) -> None:
+    """Objects up to 1 MiB are read with one ranged request, bigger ones streamed: sizes on
+    both sides of that bound (and an empty object, which has no byte to ask for) arrive
+    whole and verified on every remote."""
+    whole = 1 << 20
+    sizes = [0, 1, whole - 1, whole, whole + 1, 3 * whole + 5]
+    files = {f"data/{n}.bin": os.urandom(n) for n in sizes}
+    src = workspace(tmp_path / "src", configure, files)
+    src.add(["data"])
+    assert src.push().ok
+    dest = fresh(tmp_path / "src", tmp_path / "dest", configure)
+    pulled = dest.pull()
+    assert pulled.ok and pulled.transferred == len(sizes) + 1
+    assert {rel: (tmp_path / "dest" / rel).read_bytes() for rel in files} == files
 
 
 def test_granular_pull(tmp_path: Path, configure: Configure) -> None:

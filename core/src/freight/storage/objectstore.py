@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import obstore
 
 from ..errors import RemoteError
+from ..hashing import EMPTY_MD5
 from . import Done, Sink, Storage
 
 T = TypeVar("T")
@@ -30,6 +31,29 @@ WHOLE = 1 << 20
 
 def _is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, FileNotFoundError) or type(exc).__name__ == "NotFoundError"
+
+
+def _range_refused(exc: BaseException) -> bool:
+    """A ranged GET refused as such: HTTP 416 (a range past the end: an empty object), or
+    a server that does not do ranges."""
+    return type(exc).__name__ == "NotSupportedError" or "416" in str(exc)
+
+
+def _is_empty(key: str) -> bool:
+    """Whether `key` names the object of no bytes (`.../d4/1d8cd98f...`: its md5 is known)."""
+    tail = key[-33:]
+    return tail[2:3] == "/" and tail[:2] + tail[3:] == EMPTY_MD5
+
+
+async def _rest(store: Any, key: str, sink: Sink) -> None:
+    """Stream what follows the first WHOLE bytes of object `key` into `sink`.
+
+    `download` asked for one byte more than it keeps, so this range starts inside the
+    object (a range that starts at its end would be refused).
+    """
+    result = await obstore.get_async(store, key, options={"range": {"offset": WHOLE}})
+    async for chunk in result.stream():
+        sink.write(chunk)
 
 
 class _Loop(asyncio.SelectorEventLoop):
@@ -78,6 +102,7 @@ class ObstoreStorage(Storage):
         self.can_list = can_list
         self.can_write = can_write
         self.jobs = jobs
+        self._ranges = True  # the server answers ranged GETs (`download`)
 
     def _run(
         self,
@@ -161,10 +186,20 @@ class ObstoreStorage(Storage):
     def download(self, items: Sequence[tuple[str, Sink]], *, jobs: int, on_done: Done) -> None:
         async def get(item: tuple[str, Sink]) -> None:
             key, sink = item
+            if self._ranges and not _is_empty(key):  # an empty object has no byte to ask
+                try:  # one byte more than WHOLE in one await: all of a small object
+                    head = await obstore.get_range_async(self.store, key, start=0, length=WHOLE + 1)
+                except Exception as exc:
+                    if not _range_refused(exc):  # any other error was retried by obstore
+                        raise
+                    # a server without ranges (a plain HTTP server): whole GETs from now on
+                    self._ranges = type(exc).__name__ != "NotSupportedError"
+                else:
+                    sink.write(memoryview(head)[:WHOLE])
+                    if len(head) > WHOLE:
+                        await _rest(self.store, key, sink)
+                    return
             result = await obstore.get_async(self.store, key)
-            if result.meta["size"] <= WHOLE:  # one await instead of one per chunk and the end
-                sink.write(memoryview(await result.bytes_async()))
-                return
             async for chunk in result.stream():
                 sink.write(chunk)
 

@@ -122,9 +122,9 @@ def plan_fetch(
     wanted: Iterable[Obj], local: set[str], remote: set[str]
 ) -> tuple[list[Obj], list[Obj]]:
     """Pure: the objects to download, and those in neither place."""
-    objs = sorted(set(wanted), key=ORDER)
-    todo = [o for o in objs if o.key not in local and o.key in remote]
-    missing = [o for o in objs if o.key not in local and o.key not in remote]
+    lacking = sorted((o for o in set(wanted) if o.key not in local), key=ORDER)  # few, or none
+    todo = [o for o in lacking if o.key in remote]
+    missing = [o for o in lacking if o.key not in remote]
     return todo, missing
 
 

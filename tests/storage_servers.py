@@ -366,35 +366,28 @@ def webdav() -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def http_server() -> Iterator[Server]:
     """rangehttpserver: a read-only HTTP remote with Range support, serving a folder."""
-    port = free_port()
-    root = Path(tempfile.mkdtemp(prefix="http-root-"))
-    endpoint = f"http://127.0.0.1:{port}"
-    proc, _ = _launch(
-        "http",
-        [sys.executable, "-m", "RangeHTTPServer", "-b", "127.0.0.1", str(port)],
-        lambda: _http_ok(f"{endpoint}/"),
-        cwd=root,
-    )
-    try:
-        yield Server("http", endpoint, {}, root)
-    finally:
-        _stop(proc)
+    yield from _serve_folder("http", "RangeHTTPServer")
 
 
 @pytest.fixture(scope="session")
 def plain_http_server() -> Iterator[Server]:
     """Python's own http.server: a read-only HTTP remote without Range support."""
+    yield from _serve_folder("plain-http", "http.server")
+
+
+def _serve_folder(name: str, module: str) -> Iterator[Server]:
+    """A Python HTTP server module serving a fresh folder (its working directory)."""
     port = free_port()
-    root = Path(tempfile.mkdtemp(prefix="plain-http-root-"))
+    root = Path(tempfile.mkdtemp(prefix=f"{name}-root-"))
     endpoint = f"http://127.0.0.1:{port}"
     proc, _ = _launch(
-        "plain-http",
-        [sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", str(root), str(port)],
+        name,
+        [sys.executable, "-m", module, "-b", "127.0.0.1", str(port)],
         lambda: _http_ok(f"{endpoint}/"),
         cwd=root,
     )
     try:
-        yield Server("plain-http", endpoint, {}, root)
+        yield Server(name, endpoint, {}, root)
     finally:
         _stop(proc)
 

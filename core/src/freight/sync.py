@@ -12,7 +12,7 @@ its file objects into shards, which `push_objects`/`fetch_objects` move.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .callbacks import Callback
@@ -52,7 +52,7 @@ class Remote:
         self.storage.close()
 
 
-def _cached(cache: Cache, objs: set[Obj]) -> set[str]:
+def _cached(cache: Cache, objs: Collection[Obj]) -> set[str]:
     """The keys of `objs` that are in the cache."""
     keys: set[str] = set()
     for legacy in (False, True):
@@ -107,12 +107,13 @@ def prepare_push(cache: Cache, remote: Remote, selections: Sequence[Selection]) 
     """Decide what a push of `selections` uploads (asks the cache and the remote)."""
     _writable(remote)
     want, absent = wanted(cache, selections)
-    objs = want.all() | set(absent)
-    local = _cached(cache, objs)
+    everything = Wanted(want.files + tuple(absent), want.dirs)
+    objs = everything.all()
+    local = _cached(cache, objs.values())
     on_remote = remote_present(
-        remote.storage, remote.index, {o.key for o in objs}, jobs=remote.jobs, confirm=_roots(want)
+        remote.storage, remote.index, set(objs), jobs=remote.jobs, confirm=_roots(want)
     )
-    plan = plan_push(Wanted(want.files + tuple(absent), want.dirs), local, on_remote)
+    plan = plan_push(everything, local, on_remote)
     return PushWork(plan, frozenset(on_remote), len(objs))
 
 
@@ -354,13 +355,13 @@ def cloud_status(
             callback=Callback(),  # fetching `.dir`s to list files is not progress
         )
         want, absent = wanted(cache, selections)
-    objs = want.all() | set(absent)
-    local = _cached(cache, objs)
+    objs = Wanted(want.files + tuple(absent), want.dirs).all()
+    local = _cached(cache, objs.values())
     on_remote = remote_present(
-        remote.storage, remote.index, {o.key for o in objs}, jobs=remote.jobs, confirm=_roots(want)
+        remote.storage, remote.index, set(objs), jobs=remote.jobs, confirm=_roots(want)
     )
     changes: dict[str, str] = {}
-    for obj in sorted(objs, key=lambda o: o.path):
+    for obj in sorted(objs.values(), key=lambda o: o.path):
         state = _state(obj.key in local, obj.key in on_remote)
         if state is not None and obj.path not in changes:
             changes[obj.path] = state

@@ -88,12 +88,14 @@ class Wanted:
     files: tuple[Obj, ...] = ()
     dirs: tuple[Dir, ...] = ()
 
-    def all(self) -> set[Obj]:
-        objs = set(self.files)
+    def all(self) -> dict[str, Obj]:
+        """Every object once, by key, the first of equal ones kept (as a set would):
+        a key hashes in C, an `Obj` through its generated Python `__hash__`."""
+        everything = [*self.files]
         for d in self.dirs:
-            objs.add(d.tree)
-            objs.update(d.members)
-        return objs
+            everything.append(d.tree)
+            everything.extend(d.members)
+        return {o.key: o for o in reversed(everything)}
 
 
 @dataclass(frozen=True)
@@ -105,17 +107,14 @@ class PushPlan:
 
 def plan_push(wanted: Wanted, local: set[str], remote: set[str]) -> PushPlan:
     """Pure: what to upload, in which order, and what is missing everywhere."""
-    files = set(wanted.files)
-    dirs = []
-    for d in wanted.dirs:
-        files.update(d.members)
-        if d.tree.key not in remote and d.tree.key in local:
-            dirs.append(d)
-    upload = sorted((o for o in files if o.key in local and o.key not in remote), key=ORDER)
-    missing = sorted(
-        (o for o in wanted.all() if o.key not in local and o.key not in remote), key=ORDER
+    dirs = [d for d in wanted.dirs if d.tree.key not in remote and d.tree.key in local]
+    trees = {d.tree.key for d in wanted.dirs}  # sent after their files, as `dirs`
+    objs = wanted.all().items()
+    upload = [o for k, o in objs if k in local and k not in remote and k not in trees]
+    missing = [o for k, o in objs if k not in local and k not in remote]
+    return PushPlan(
+        tuple(sorted(upload, key=ORDER)), tuple(dirs), tuple(sorted(missing, key=ORDER))
     )
-    return PushPlan(tuple(upload), tuple(dirs), tuple(missing))
 
 
 def plan_fetch(

@@ -181,9 +181,9 @@ class State:
         except (sqlite3.Error, OSError) as exc:
             self._give_up(exc)
             return None
-        if row is None:
+        if row is None or not isinstance(row[1], bytes):
             return None
-        parts = bytes(row[1]).decode("utf-8", "surrogatepass").split("\0")
+        parts = row[1].decode("utf-8", "surrogatepass").split("\0")
         if len(parts) % 2:
             return None  # not a blob this code wrote: hash the files instead
         return row[0], dict(zip(parts[::2], parts[1::2], strict=True))

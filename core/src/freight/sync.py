@@ -108,7 +108,7 @@ def prepare_push(cache: Cache, remote: Remote, selections: Sequence[Selection]) 
     _writable(remote)
     want, absent = wanted(cache, selections)
     everything = Wanted(want.files + tuple(absent), want.dirs)
-    objs = everything.all()
+    objs = everything.objects
     local = _cached(cache, objs.values())
     on_remote = remote_present(
         remote.storage, remote.index, set(objs), jobs=remote.jobs, confirm=_roots(want)
@@ -355,7 +355,7 @@ def cloud_status(
             callback=Callback(),  # fetching `.dir`s to list files is not progress
         )
         want, absent = wanted(cache, selections)
-    objs = Wanted(want.files + tuple(absent), want.dirs).all()
+    objs = Wanted(want.files + tuple(absent), want.dirs).objects
     local = _cached(cache, objs.values())
     on_remote = remote_present(
         remote.storage, remote.index, set(objs), jobs=remote.jobs, confirm=_roots(want)

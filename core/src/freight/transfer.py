@@ -13,6 +13,7 @@ renamed into the cache (read-only): a corrupt or partial object never enters the
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -88,9 +89,11 @@ class Wanted:
     files: tuple[Obj, ...] = ()
     dirs: tuple[Dir, ...] = ()
 
-    def all(self) -> dict[str, Obj]:
+    @functools.cached_property
+    def objects(self) -> dict[str, Obj]:
         """Every object once, by key, the first of equal ones kept (as a set would):
-        a key hashes in C, an `Obj` through its generated Python `__hash__`."""
+        a key hashes in C, an `Obj` through its generated Python `__hash__`. Computed once
+        (a push both counts them and plans with them)."""
         everything = [*self.files]
         for d in self.dirs:
             everything.append(d.tree)
@@ -109,7 +112,7 @@ def plan_push(wanted: Wanted, local: set[str], remote: set[str]) -> PushPlan:
     """Pure: what to upload, in which order, and what is missing everywhere."""
     dirs = [d for d in wanted.dirs if d.tree.key not in remote and d.tree.key in local]
     trees = {d.tree.key for d in wanted.dirs}  # sent after their files, as `dirs`
-    objs = wanted.all().items()
+    objs = wanted.objects.items()
     upload = [o for k, o in objs if k in local and k not in remote and k not in trees]
     missing = [o for k, o in objs if k not in local and k not in remote]
     return PushPlan(

@@ -33,12 +33,6 @@ def _is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, FileNotFoundError) or type(exc).__name__ == "NotFoundError"
 
 
-def _range_refused(exc: BaseException) -> bool:
-    """A ranged GET refused as such: HTTP 416 (a range past the end: an empty object), or
-    a server that does not do ranges."""
-    return type(exc).__name__ == "NotSupportedError" or "416" in str(exc)
-
-
 def _is_empty(key: str) -> bool:
     """Whether `key` names the object of no bytes (`.../d4/1d8cd98f...`: its md5 is known)."""
     tail = key[-33:]
@@ -190,10 +184,10 @@ class ObstoreStorage(Storage):
                 try:  # one byte more than WHOLE in one await: all of a small object
                     head = await obstore.get_range_async(self.store, key, start=0, length=WHOLE + 1)
                 except Exception as exc:
-                    if not _range_refused(exc):  # any other error was retried by obstore
+                    if type(exc).__name__ == "NotSupportedError":  # a plain HTTP server
+                        self._ranges = False  # whole GETs from now on
+                    elif "416" not in str(exc):  # not a refused range: obstore retried it
                         raise
-                    # a server without ranges (a plain HTTP server): whole GETs from now on
-                    self._ranges = type(exc).__name__ != "NotSupportedError"
                 else:
                     sink.write(memoryview(head)[:WHOLE])
                     if len(head) > WHOLE:

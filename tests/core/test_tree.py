@@ -134,3 +134,35 @@ def test_ancestors_are_every_proper_parent(paths: list[list[str]]) -> None:
     relpaths = ["/".join(p) for p in paths]
     expected = {"/".join(p[:i]) for p in paths for i in range(1, len(p))}
     assert _ancestors(relpaths) == expected
+
+
+def _case_clashes_by_pairs(relpaths: list[str]) -> list[tuple[str, str]]:
+    """Every pair of names (paths and their directories) equal after NFC and casefold:
+    the reference `case_collisions` must agree with on which names clash."""
+    import unicodedata
+
+    names = {"/".join(p.split("/")[:i]) for p in relpaths for i in range(1, p.count("/") + 2)}
+    key = {n: unicodedata.normalize("NFC", n).casefold() for n in names}
+    return sorted((a, b) for a in names for b in names if a < b and key[a] == key[b])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["a", "A", "b", "\u00e9", "e\u0301", "\u00c9", "SS", "\u00df"]),
+            min_size=1,
+            max_size=3,
+        ),
+        max_size=8,
+    )
+)
+def test_case_collisions_find_every_clashing_name(paths: list[list[str]]) -> None:
+    from freight.tree import case_collisions
+
+    relpaths = ["d/" + "/".join(p) for p in paths]
+    found = case_collisions(relpaths)
+    clashing = {n for pair in found for n in pair}
+    expected = _case_clashes_by_pairs(relpaths)
+    assert clashing == {n for pair in expected for n in pair}
+    assert set(found) <= set(expected) and found == sorted(found)

@@ -21,6 +21,7 @@ from .callbacks import Callback
 from .collect import repo_relpath
 from .errors import PathError
 from .fsutil import io_jobs, map_batched
+from .gcpause import paused
 from .hashing import md5_file
 from .ignore import root_rules
 from .links import Linker
@@ -49,6 +50,7 @@ class Adder:
     scm_root: Path | None
     jobs: int = 4
 
+    @paused()
     def add(self, targets: Sequence[str], outputs: list[Output], callback: Callback) -> AddResult:
         checked = [self.check(t, outputs) for t in targets]
         self._check_git(checked)

@@ -24,11 +24,13 @@ import posixpath
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count
 from pathlib import Path
 
 from . import parallel
 from .errors import DiskError, FreightError, ObjectNotFoundError, PathError
 from .fsutil import case_insensitive, is_tmp, map_batched, named, parent, sampled_jobs, tmp_path
+from .gcpause import paused
 from .ignore import Rules
 from .links import Linker
 from .model import Output
@@ -114,6 +116,7 @@ class Planner:
             return True, {}
         return True, hash_files(files, self.state, legacy=out.legacy, jobs=self.jobs)
 
+    @paused()
     def plan(self, out: Output, subpath: str = "", *, relink: bool = False) -> OutputPlan:
         parts = out.path.split("/")
         upto = len(parts) + (1 if out.is_dir else 0)  # the parents, and a directory itself
@@ -343,9 +346,19 @@ class _Applier:
                 for (path, oid), t in zip(items, trusted, strict=True)
             ]
             got = parallel.run("copy", (), work, progress=self.progress, stop=parallel.systemic)
+            written = [type(r) is parallel.Stat for r in got]
+            self.state.put_many(
+                (
+                    (f"{base}/{items[i][0]}", got[i], items[i][1])
+                    for i in compress(count(), written)
+                ),
+                out.hash_name,
+                written=True,
+            )  # what `settle` does for one file, for all of them at once
             done: list[Failure | None] = [None] * len(items)
             for i in parallel.begun_first(got):
-                done[i] = settle(*items[i], parallel.unpack(got[i]))
+                if not written[i]:
+                    done[i] = settle(*items[i], parallel.unpack(got[i]))
             return done
 
         sources = [self.cache.fspath(oid, legacy=out.legacy) for _, oid in plan.create[:64]]
@@ -370,6 +383,7 @@ def _drop_builds(folder: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@paused()
 def apply(
     plans: Sequence[OutputPlan],
     *,

@@ -97,10 +97,11 @@ class Cache:
         return self._state is not None and self._state.lookup(self.fspath(oid)) == oid
 
     def trusted_many(self, oids: Sequence[str]) -> list[bool]:
-        """`trusted` for many objects (not legacy), with one state table lookup."""
+        """`trusted` for many objects (not legacy), with one query of the state."""
         if self._state is None:
             return [oid in self._verified for oid in oids]
-        known = self._state.lookup_many(self.fspath(oid) for oid in oids)
+        paths = (self.fspath(oid) for oid in oids)
+        known = self._state.lookup_many(paths, under=self._new_root)
         return [oid in self._verified or oid == k for oid, k in zip(oids, known, strict=True)]
 
     def fspath(self, oid: str, *, legacy: bool = False) -> str:

@@ -102,21 +102,33 @@ class State:
             self._conn = None
 
     def _table(self, kind: str) -> dict[str, Row]:
+        """Every row of `kind`, read once per run (a status or add of a whole workspace)."""
         rows = self._rows.get(kind)
         if rows is None:
-            rows = {}
-            if not self._unusable:
-                try:
-                    cursor = self._connect().execute(
-                        "SELECT path, ino, mtime, size, md5, hashed_at FROM hashes WHERE kind = ?",
-                        (kind,),
-                    )
-                    for path, ino, mtime, size, md5, at in cursor:
-                        rows[path] = (ino, mtime, size, md5, at)
-                except (sqlite3.Error, OSError) as exc:
-                    rows = {}
-                    self._give_up(exc)
-            self._rows[kind] = rows
+            rows = self._rows[kind] = self._select(kind)
+        return rows
+
+    def _select(self, kind: str, under: str | None = None) -> dict[str, Row]:
+        """The rows of `kind` (those of files below folder `under`, if given) from the
+        database, with this run's unsaved ones on top; none if the database fails."""
+        rows: dict[str, Row] = {}
+        if not self._unusable:
+            query, args = "SELECT path, ino, mtime, size, md5, hashed_at FROM hashes", [kind]
+            if under is None:
+                query += " WHERE kind = ?"
+            else:  # "/" < "0": the paths that start with `under` + "/", by the primary key
+                query += " WHERE kind = ? AND path >= ? AND path < ?"
+                args += [under + "/", under + "0"]
+            try:
+                for path, ino, mtime, size, md5, at in self._connect().execute(query, args):
+                    rows[path] = (ino, mtime, size, md5, at)
+            except (sqlite3.Error, OSError) as exc:
+                rows = {}
+                self._give_up(exc)
+        below = None if under is None else under + "/"
+        for (path, k), row in self._pending.items():
+            if k == kind and (below is None or path.startswith(below)):
+                rows[path] = row
         return rows
 
     def get(self, path: str, st: os.stat_result, kind: str = "md5") -> str | None:
@@ -125,11 +137,20 @@ class State:
 
     def lookup(self, path: str, kind: str = "md5") -> str | None:
         """`get` for a path not yet stat'ed: the stat is taken only if there is an entry."""
-        return self.lookup_many((path,), kind)[0]
+        return self.lookup_many((path,), kind, under=os.path.dirname(path))[0]
 
-    def lookup_many(self, paths: Iterable[str], kind: str = "md5") -> list[str | None]:
-        """`lookup` for many paths, with one table lookup (most have no entry: no stat)."""
-        table, found = self._table(kind), []
+    def lookup_many(
+        self, paths: Iterable[str], kind: str = "md5", *, under: str | None = None
+    ) -> list[str | None]:
+        """`lookup` for many paths (most have no entry: no stat). `under`: a folder they
+        all lie in (the cache), whose rows alone are read if the whole table was not: a
+        checkout of 20,000 small objects, none of which has a row, reads none."""
+        table = self._rows.get(kind)
+        if table is None:
+            table = self._table(kind) if under is None else self._select(kind, under)
+        if not table:
+            return [None for _ in paths]
+        found: list[str | None] = []
         for path in paths:
             row = table.get(path)
             try:
@@ -155,9 +176,24 @@ class State:
         hash is as good as the content it wrote, so the racy window is measured from the
         end of the operation (`save`) instead of from now, as DVC records such hashes too.
         """
-        row = (st.st_ino, st.st_mtime_ns, st.st_size, md5, _LATER if written else time.time_ns())
-        self._table(kind)[path] = row
-        self._pending[(path, kind)] = row
+        self.put_many(((path, st, md5),), kind, written=written)
+
+    def put_many(
+        self,
+        entries: Iterable[tuple[str, FileStat, str]],
+        kind: str = "md5",
+        *,
+        written: bool = False,
+    ) -> None:
+        """`put` for many (path, stat, md5) triples at once (a checkout's files)."""
+        at = _LATER if written else time.time_ns()
+        rows = {
+            (p, kind): (st.st_ino, st.st_mtime_ns, st.st_size, md5, at) for p, st, md5 in entries
+        }
+        self._pending.update(rows)
+        table = self._rows.get(kind)  # not read for this: a checkout only writes rows
+        if table is not None:
+            table.update((p, row) for (p, _), row in rows.items())
 
     def folder(self, path: str, kind: str, sig: str) -> tuple[str, dict[str, str]] | None:
         """The oid and file md5s of directory `path` as last seen with signature `sig`.
@@ -207,12 +243,16 @@ class State:
         if not self._pending:
             return
         now = time.time_ns()
-        for key, row in self._pending.items():
-            if row[4] == _LATER:
-                self._pending[key] = row = (*row[:4], now)
-                self._table(key[1])[key[0]] = row
-        rows = [(p, k, *row) for (p, k), row in self._pending.items()]
+        rows = [
+            (p, k, ino, mtime, size, md5, now if at == _LATER else at)
+            for (p, k), (ino, mtime, size, md5, at) in self._pending.items()
+        ]
         self._pending.clear()
+        if self._rows:  # a table read in this run holds what is saved now
+            for p, k, ino, mtime, size, md5, at in rows:
+                table = self._rows.get(k)
+                if table is not None:
+                    table[p] = (ino, mtime, size, md5, at)
         if self._unusable:
             return
         try:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import FreightError
+from .gcpause import paused
 from .ignore import Rules
 from .model import Output
 from .odb import Cache
@@ -54,6 +55,7 @@ def workspace_hashes(
     return hashes[out.path], hashes
 
 
+@paused()
 def output_status(
     root: Path, out: Output, cache: Cache, state: State, rules: Rules, *, jobs: int = 4
 ) -> str | None:

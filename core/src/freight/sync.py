@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from .callbacks import Callback
 from .collect import Selection
 from .errors import ConfigError, FreightError, redact_url
+from .gcpause import paused
 from .inventory import RemoteIndex
 from .odb import Cache
 from .results import ArtifactRef, CloudStatusResult, Failure, TransferResult
@@ -52,6 +53,7 @@ class Remote:
         self.storage.close()
 
 
+@paused()
 def _cached(cache: Cache, objs: Collection[Obj]) -> set[str]:
     """The keys of `objs` that are in the cache."""
     keys: set[str] = set()
@@ -67,6 +69,7 @@ def _roots(want: Wanted) -> set[str]:
     return {o.key for o in want.files} | {d.tree.key for d in want.dirs}
 
 
+@paused()
 def wanted(cache: Cache, selections: Sequence[Selection]) -> tuple[Wanted, list[Obj]]:
     """Objects of the selections; `.dir`s not in the cache come back separately."""
     files: list[Obj] = []
@@ -84,6 +87,7 @@ def wanted(cache: Cache, selections: Sequence[Selection]) -> tuple[Wanted, list[
     return Wanted(tuple(files), tuple(dirs)), absent
 
 
+@paused()
 def _dir(cache: Cache, tree: Obj, subpath: str) -> Dir:
     complete = members(cache, tree)
     wanted = members(cache, tree, subpath) if subpath else complete
@@ -189,6 +193,7 @@ def push_objects(
     return _result("push", remote, selections, outcome, Outcome(), len(wanted_objs), plan.missing)
 
 
+@paused()
 def _result(
     direction: str,
     remote: Remote,

@@ -36,6 +36,7 @@ from .fsutil import (
     tmp_path,
     write_all,
 )
+from .gcpause import paused
 from .hashing import PipedDigest, md5_file
 from .inventory import RemoteIndex, present
 from .layout import object_relpath
@@ -108,6 +109,7 @@ class PushPlan:
     missing: tuple[Obj, ...]  # in neither place
 
 
+@paused()
 def plan_push(wanted: Wanted, local: set[str], remote: set[str]) -> PushPlan:
     """Pure: what to upload, in which order, and what is missing everywhere."""
     dirs = [d for d in wanted.dirs if d.tree.key not in remote and d.tree.key in local]
@@ -120,6 +122,7 @@ def plan_push(wanted: Wanted, local: set[str], remote: set[str]) -> PushPlan:
     )
 
 
+@paused()
 def plan_fetch(
     wanted: Iterable[Obj], local: set[str], remote: set[str]
 ) -> tuple[list[Obj], list[Obj]]:
@@ -194,6 +197,7 @@ def upload(
     return outcome
 
 
+@paused()
 def _copy_up(
     storage: Storage,
     cache: Cache,
@@ -448,6 +452,7 @@ def _stream_down(
                 sink.discard()
 
 
+@paused()
 def _copy_down(
     folder: str,
     cache: Cache,
@@ -532,6 +537,7 @@ def remote_present(
     return known | found
 
 
+@paused()
 def members(cache: Cache, tree: Obj, subpath: str = "") -> list[Obj]:
     """The file objects a cached `.dir` lists (those under `subpath` if given)."""
     parsed = cache.load_tree(tree.oid, legacy=tree.legacy)

@@ -185,16 +185,15 @@ def case_collisions(relpaths: Iterable[str]) -> list[tuple[str, str]]:
     """Pure: pairs of distinct names among the paths and their directories that a
     case-insensitive filesystem takes for one (equal after NFC and case folding), e.g.
     `A.txt`/`a.txt`, or `Sub`/`sub` for `Sub/x` and `sub/y`; sorted."""
+    names = set(relpaths)
+    names |= _ancestors(names)
+    if all(map(str.isascii, names)) and len(set(map(str.lower, names))) == len(names):
+        return []  # the usual answer, found in C (a checkout of 100,000 files asks)
     first: dict[str, str] = {}
-    names: set[str] = set()
     clashes: set[tuple[str, str]] = set()
-    for rel in relpaths:
-        name = rel
-        while name and name not in names:  # a name seen before had its parents seen too
-            names.add(name)
-            key = name.lower() if name.isascii() else unicodedata.normalize("NFC", name).casefold()
-            seen = first.setdefault(key, name)
-            if seen != name:
-                clashes.add((min(seen, name), max(seen, name)))
-            name = name.rpartition("/")[0]
+    for name in sorted(names):
+        key = name.lower() if name.isascii() else unicodedata.normalize("NFC", name).casefold()
+        seen = first.setdefault(key, name)
+        if seen != name:
+            clashes.add((min(seen, name), max(seen, name)))
     return sorted(clashes)

@@ -182,11 +182,12 @@ class Adder:
             done = self._ingest_everywhere(items, unknown, stored, callback)
         else:
             done = map_batched(one, items, jobs=jobs, progress=callback.relative_update)
-        hashes = {}
-        for info, md5, (digest, _) in zip(files, known, done, strict=True):
-            hashes[info.relpath] = digest
-            if md5 is None:
-                self.state.put(info.path, info.st, digest)
+        hashes = {info.relpath: digest for info, (digest, _) in zip(files, done, strict=True)}
+        self.state.put_many(
+            (info.path, info.st, digest)
+            for info, md5, (digest, _) in zip(files, known, done, strict=True)
+            if md5 is None
+        )
         hashed = sum(1 for md5 in known if md5 is None)
         return hashes, hashed, sum(1 for _, new in done if new)
 

@@ -189,11 +189,9 @@ def hash_files(
         return md5_file(info.path, legacy=legacy)
 
     jobs = io_jobs(sum(f.st.st_size for f in todo), len(todo), jobs)
-    for info, digest in zip(
-        todo, map_batched(one, todo, jobs=jobs, progress=progress), strict=True
-    ):
-        result[info.relpath] = digest
-        state.put(info.path, info.st, digest, kind)
+    digests = map_batched(one, todo, jobs=jobs, progress=progress)
+    result.update((info.relpath, d) for info, d in zip(todo, digests, strict=True))
+    state.put_many(((info.path, info.st, d) for info, d in zip(todo, digests, strict=True)), kind)
     return result
 
 

@@ -48,3 +48,18 @@ def test_choose_strategy() -> None:
     assert choose_strategy(100_000, 50_000, can_list=True, jobs=16) is Strategy.LIST
     assert choose_strategy(100_000, 0, can_list=False, jobs=16) is Strategy.QUERY
     assert choose_strategy(0, 0, can_list=True, jobs=16) is Strategy.QUERY
+
+
+def test_members_are_the_objects_their_constructor_makes() -> None:
+    """`members` builds objects through the slots' setters: the same in every field,
+    in equality, hash and order as `Obj(...)`, new layout and legacy alike."""
+    from freight.transfer import _member
+
+    for oid, legacy in (("ab" * 16, False), ("cd" * 16, True), ("ef" * 16 + ".dir", False)):
+        made, built = _member(oid, legacy, "d/x"), Obj(oid, legacy, "d/x")
+        fields = ("oid", "legacy", "path", "key")
+        assert [getattr(made, f) for f in fields] == [getattr(built, f) for f in fields]
+        assert made == built and hash(made) == hash(built) and not made < built
+        assert repr(made) == repr(built)
+    assert _member("ab" * 16, False, "a") == Obj("ab" * 16, False, "other path")
+    assert _member("ab" * 16, True, "a") != Obj("ab" * 16, False, "a")

@@ -65,6 +65,23 @@ class Obj:
         object.__setattr__(self, "key", object_relpath(self.oid, legacy=self.legacy))
 
 
+_new_obj = object.__new__
+_set_oid, _set_legacy, _set_path, _set_key = (
+    vars(Obj)[name].__set__ for name in ("oid", "legacy", "path", "key")
+)
+
+
+def _member(oid: str, legacy: bool, path: str) -> Obj:
+    """`Obj(oid, legacy, path)` at half the cost, through the slots' own setters: a
+    directory of 100,000 files makes 100,000 (0.17 s through the frozen `__init__`)."""
+    obj = _new_obj(Obj)
+    _set_oid(obj, oid)
+    _set_legacy(obj, legacy)
+    _set_path(obj, path)
+    _set_key(obj, object_relpath(oid, legacy=legacy))
+    return obj
+
+
 #: `Obj`'s own order, as a sort key: sorting 100,000 objects by their generated `__lt__`
 #: costs a Python call per comparison
 ORDER = attrgetter("oid", "legacy")
@@ -542,8 +559,9 @@ def members(cache: Cache, tree: Obj, subpath: str = "") -> list[Obj]:
     """The file objects a cached `.dir` lists (those under `subpath` if given)."""
     parsed = cache.load_tree(tree.oid, legacy=tree.legacy)
     prefix = subpath + "/"
+    base, legacy = tree.path + "/", tree.legacy
     return [
-        Obj(e.md5, tree.legacy, f"{tree.path}/{e.relpath}")
+        _member(e.md5, legacy, base + e.relpath)
         for e in parsed.entries
         if not subpath or e.relpath == subpath or e.relpath.startswith(prefix)
     ]

@@ -113,10 +113,11 @@ def prepare_push(cache: Cache, remote: Remote, selections: Sequence[Selection]) 
     want, absent = wanted(cache, selections)
     everything = Wanted(want.files + tuple(absent), want.dirs)
     objs = everything.objects
-    local = _cached(cache, objs.values())
     on_remote = remote_present(
         remote.storage, remote.index, set(objs), jobs=remote.jobs, confirm=_roots(want)
     )
+    # only what the remote lacks is looked for in the cache: a no-op push lists no folder
+    local = _cached(cache, [o for k, o in objs.items() if k not in on_remote])
     plan = plan_push(everything, local, on_remote)
     return PushWork(plan, frozenset(on_remote), len(objs))
 

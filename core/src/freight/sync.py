@@ -274,13 +274,14 @@ def prepare_fetch(
                 dirs.append(_dir(cache, tree, sel.subpath))
             except FreightError as exc:
                 extra.append(Failure.of(out.path, out.oid, exc))
-    files = set(want.files)
+    everything = [*want.files]
     for d in dirs:
-        files.update(d.members)
-    local = _cached(cache, files)
-    unknown = {o.key for o in files} - local
+        everything.extend(d.members)
+    files = {o.key: o for o in reversed(everything)}  # each once, the first kept
+    local = _cached(cache, files.values())
+    unknown = files.keys() - local
     on_remote = remote_present(remote.storage, remote.index, unknown, jobs=remote.jobs)
-    todo, missing = plan_fetch(files, local, on_remote)
+    todo, missing = plan_fetch(files.values(), local, on_remote)
     return FetchWork(
         trees,
         len(trees_todo),

@@ -143,8 +143,13 @@ def plan_push(wanted: Wanted, local: set[str], remote: set[str]) -> PushPlan:
 def plan_fetch(
     wanted: Iterable[Obj], local: set[str], remote: set[str]
 ) -> tuple[list[Obj], list[Obj]]:
-    """Pure: the objects to download, and those in neither place."""
-    lacking = sorted((o for o in set(wanted) if o.key not in local), key=ORDER)  # few, or none
+    """Pure: the objects to download, and those in neither place (each once, by key: a
+    key hashes in C, an `Obj` through its generated `__hash__`)."""
+    by_key: dict[str, Obj] = {}
+    for o in wanted:
+        if o.key not in local:
+            by_key.setdefault(o.key, o)
+    lacking = sorted(by_key.values(), key=ORDER)
     todo = [o for o in lacking if o.key in remote]
     missing = [o for o in lacking if o.key not in remote]
     return todo, missing

@@ -324,7 +324,7 @@ class _Applier:
                 return settle(path, oid, None)
             src = self.cache.fspath(oid, legacy=out.legacy)
             try:
-                checked = None if out.legacy or self.cache.trusted(oid) else oid
+                checked = None if out.legacy or oid in trusted else oid
                 got: FileStat | BaseException = self.linker.link(
                     src, where(path), oid=checked, isexec=isexec, fresh=fresh
                 )
@@ -333,17 +333,16 @@ class _Applier:
             return settle(path, oid, got)
 
         def copies(items: Sequence[tuple[str, str]]) -> list[Failure | None]:
-            mode, oids = self.linker.mode(isexec), [oid for _, oid in items]
-            trusted = [True] * len(oids) if out.legacy else self.cache.trusted_many(oids)
+            mode = self.linker.mode(isexec)
             work = [
                 (
                     self.cache.fspath(oid, legacy=out.legacy),
                     where(path),
                     mode,
-                    None if t else oid,
+                    None if out.legacy or oid in trusted else oid,
                     fresh,
                 )
-                for (path, oid), t in zip(items, trusted, strict=True)
+                for path, oid in items
             ]
             got = parallel.run("copy", (), work, progress=self.progress, stop=parallel.systemic)
             written = [type(r) is parallel.Stat for r in got]
@@ -361,6 +360,8 @@ class _Applier:
                     done[i] = settle(*items[i], parallel.unpack(got[i]))
             return done
 
+        oids = [] if out.legacy else [oid for _, oid in plan.create]
+        trusted = set(compress(oids, self.cache.trusted_many(oids)))  # copied without a hash
         sources = [self.cache.fspath(oid, legacy=out.legacy) for _, oid in plan.create[:64]]
         threads = sampled_jobs(sources, self.jobs)
         first, rest = plan.create[:1], plan.create[1:]

@@ -6,10 +6,13 @@ survivor again each time a generation fills: 0.23 s of a 100,000-file checkout (
 and 0.37 s of a fetch, measured, to find nothing: these loops make no reference cycles
 (objects are freed by reference counting as usual while paused).
 
-Only local steps that end on their own are paused, never a network transfer: in a
-long-lived worker, other threads keep running and their cyclic garbage waits for the
-collector until the pause ends. Pauses nest and may overlap across threads; the collector
-is turned back on when the last one ends, and only if it was on when the first began.
+Only steps bounded by the files they handle are paused: planning, `add`, `status`,
+`checkout`, and copies to or from a local-folder remote (a mounted share included). A
+transfer through a storage client (S3, GCS, Azure, SSH, HTTP) never is: it may wait on the
+network for minutes, while in a long-lived worker other threads keep running and their
+cyclic garbage would wait for the collector. Pauses nest and may overlap across threads;
+the collector is turned back on when the last one ends, and only if it was on when the
+first began.
 """
 
 from __future__ import annotations

@@ -83,7 +83,12 @@ class Output:
 
     @property
     def hash_name(self) -> str:
-        return "md5-dos2unix" if self.legacy else "md5"
+        return hash_name(self.legacy)
+
+
+def hash_name(legacy: bool) -> str:
+    """The hash an output's files are recorded with: DVC 2's (legacy) or DVC 3's."""
+    return "md5-dos2unix" if legacy else "md5"
 
 
 @dataclass(frozen=True)

@@ -176,11 +176,7 @@ class State:
         hash is as good as the content it wrote, so the racy window is measured from the
         end of the operation (`save`) instead of from now, as DVC records such hashes too.
         """
-        row = (st.st_ino, st.st_mtime_ns, st.st_size, md5, _LATER if written else time.time_ns())
-        table = self._rows.get(kind)  # not read for this: a checkout only writes rows
-        if table is not None:
-            table[path] = row
-        self._pending[(path, kind)] = row
+        self.put_many(((path, st, md5),), kind, written=written)
 
     def put_many(
         self,
@@ -195,7 +191,7 @@ class State:
             (p, kind): (st.st_ino, st.st_mtime_ns, st.st_size, md5, at) for p, st, md5 in entries
         }
         self._pending.update(rows)
-        table = self._rows.get(kind)
+        table = self._rows.get(kind)  # not read for this: a checkout only writes rows
         if table is not None:
             table.update((p, row) for (p, _), row in rows.items())
 

@@ -30,6 +30,7 @@ from .transfer import (
     Outcome,
     PushPlan,
     Wanted,
+    by_key,
     download,
     members,
     plan_fetch,
@@ -277,7 +278,7 @@ def prepare_fetch(
     everything = [*want.files]
     for d in dirs:
         everything.extend(d.members)
-    files = {o.key: o for o in reversed(everything)}  # each once, the first kept
+    files = by_key(everything)
     local = _cached(cache, files.values())
     unknown = files.keys() - local
     on_remote = remote_present(remote.storage, remote.index, unknown, jobs=remote.jobs)

@@ -82,6 +82,12 @@ def _member(oid: str, legacy: bool, path: str) -> Obj:
     return obj
 
 
+def by_key(objs: Iterable[Obj]) -> dict[str, Obj]:
+    """Each object once, by key, the first of equal ones kept (as a set would): a key
+    hashes in C, an `Obj` through its generated Python `__hash__`."""
+    return {o.key: o for o in reversed(list(objs))}
+
+
 #: `Obj`'s own order, as a sort key: sorting 100,000 objects by their generated `__lt__`
 #: costs a Python call per comparison
 ORDER = attrgetter("oid", "legacy")
@@ -109,14 +115,13 @@ class Wanted:
 
     @functools.cached_property
     def objects(self) -> dict[str, Obj]:
-        """Every object once, by key, the first of equal ones kept (as a set would):
-        a key hashes in C, an `Obj` through its generated Python `__hash__`. Computed once
-        (a push both counts them and plans with them)."""
+        """Every object once (`by_key`); computed once (a push both counts them and plans
+        with them)."""
         everything = [*self.files]
         for d in self.dirs:
             everything.append(d.tree)
             everything.extend(d.members)
-        return {o.key: o for o in reversed(everything)}
+        return by_key(everything)
 
 
 @dataclass(frozen=True)
@@ -143,13 +148,8 @@ def plan_push(wanted: Wanted, local: set[str], remote: set[str]) -> PushPlan:
 def plan_fetch(
     wanted: Iterable[Obj], local: set[str], remote: set[str]
 ) -> tuple[list[Obj], list[Obj]]:
-    """Pure: the objects to download, and those in neither place (each once, by key: a
-    key hashes in C, an `Obj` through its generated `__hash__`)."""
-    by_key: dict[str, Obj] = {}
-    for o in wanted:
-        if o.key not in local:
-            by_key.setdefault(o.key, o)
-    lacking = sorted(by_key.values(), key=ORDER)
+    """Pure: the objects to download, and those in neither place, each once (`by_key`)."""
+    lacking = sorted((o for k, o in by_key(wanted).items() if k not in local), key=ORDER)
     todo = [o for o in lacking if o.key in remote]
     missing = [o for o in lacking if o.key not in remote]
     return todo, missing

@@ -18,6 +18,7 @@ from .errors import PathError
 from .fsutil import io_jobs, is_tmp, map_batched
 from .hashing import md5_bytes, md5_file
 from .ignore import IGNORE_FILE, Rules, is_builtin_ignored
+from .model import hash_name
 from .state import State
 from .tree import Tree, TreeEntry, oid_of
 
@@ -126,7 +127,7 @@ def hash_folder(
     """The oid and file md5s (relpath -> md5) of the directory at `path` whose files are
     `files`; when none changed since the state last saw them all trusted, one state row
     answers for all (`State.folder`)."""
-    kind = _kind(legacy)
+    kind = hash_name(legacy)
     sig = signature(files)
     known = remembered(path, files, state, legacy=legacy, sig=sig)
     if known is not None:
@@ -144,7 +145,7 @@ def remembered(
 ) -> tuple[str, dict[str, str]] | None:
     """`hash_folder`'s answer if one state row holds it, else None (`sig`: the files'
     signature, when the caller has it)."""
-    known = state.folder(path, _kind(legacy), sig or signature(files))
+    known = state.folder(path, hash_name(legacy), sig or signature(files))
     return known if known is not None and len(known[1]) == len(files) else None
 
 
@@ -154,10 +155,6 @@ def signature(files: Iterable[FileInfo]) -> str:
         [f"{f.relpath}\0{f.st.st_ino}\0{f.st.st_mtime_ns}\0{f.st.st_size}" for f in files]
     )
     return md5_bytes(text.encode("utf-8", "surrogatepass"))
-
-
-def _kind(legacy: bool) -> str:
-    return "md5-dos2unix" if legacy else "md5"
 
 
 def hash_files(
@@ -171,7 +168,7 @@ def hash_files(
 ) -> dict[str, str]:
     """md5 of every file (relpath -> md5), reusing and refreshing the state cache; the
     files that had to be read are appended to `hashed`."""
-    kind = _kind(legacy)
+    kind = hash_name(legacy)
     result: dict[str, str] = {}
     todo: list[FileInfo] = [] if hashed is None else hashed
     files = list(files)
